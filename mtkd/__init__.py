@@ -1,0 +1,1 @@
+"""mtkd-verify."""

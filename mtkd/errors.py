@@ -1,0 +1,37 @@
+"""Exceptions named after the failure. Each carries a one-paragraph, user-facing message."""
+
+from __future__ import annotations
+
+
+class MtkdError(Exception):
+    """Base class: a problem the user can fix; the CLI prints the message, not a traceback."""
+
+    exit_code = 2
+
+
+class OperatorLoadError(MtkdError):
+    """An operator spec could not be turned into a callable (import, attribute, call signature)."""
+
+
+class UnknownPropertyError(MtkdError):
+    """A property id is not in the catalogue."""
+
+
+class InvalidOptionError(MtkdError):
+    """A command-line value is out of range."""
+
+
+class OperatorFailure(Exception):
+    """The operator under test misbehaved at a concrete input (raised, hung, NaN, wrong shape).
+
+    Not a user mistake in the tool's sense: it becomes an ``error`` verdict for the property being
+    checked, and every other property is still checked.
+    """
+
+    def __init__(self, message: str, inputs: tuple | None = None) -> None:
+        super().__init__(message)
+        self.inputs = inputs
+
+
+class CorruptCounterexampleError(MtkdError):
+    """A counterexample file is not valid JSON or lacks / mistypes a field."""

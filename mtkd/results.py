@@ -1,0 +1,122 @@
+"""Verdicts, counterexamples and per-property results: the immutable values every engine returns.
+
+The vocabulary is fixed by ``FORMALIZATION.md``; scripts parse the JSON form, so field names
+are part of the public contract (see :func:`Result.to_json`).
+
+>>> r = Result("axiom1", Verdict.NOT_REFUTED, method="search", scope="K<=5, V<=64",
+...            message="4096 inputs")
+>>> r.to_json()["verdict"]
+'not-refuted'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Verdict(str, Enum):
+    """What is known about one property for one operator."""
+
+    PROVED = "proved"
+    """Established for every input in the stated scope (SMT unsat or a sympy-checked argument)."""
+
+    REFUTED = "refuted"
+    """A counterexample exists; ``certified`` says whether its sign was established rigorously."""
+
+    NOT_REFUTED = "not-refuted"
+    """The search budget was spent without a counterexample; the message says how much."""
+
+    UNKNOWN = "unknown"
+    """A solver gave up, or the property cannot be checked for this operator."""
+
+    ERROR = "error"
+    """The operator raised, hung, or returned a wrong shape, NaN or infinity."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Order used when several engines report on the same property: the most informative wins.
+VERDICT_STRENGTH: Mapping[Verdict, int] = {
+    Verdict.ERROR: 4,
+    Verdict.REFUTED: 3,
+    Verdict.PROVED: 2,
+    Verdict.NOT_REFUTED: 1,
+    Verdict.UNKNOWN: 0,
+}
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A concrete input at which a property fails.
+
+    Numbers are stored as strings (decimal or exact ``p/q`` rationals) so that a file round-trips
+    without loss. ``witness`` holds the property's own quantified variables (token ``i``, teacher
+    pair ``k``/``k2``, student ``s``...), ``margin`` the signed violation (``< 0``).
+    """
+
+    P: tuple[tuple[str, ...], ...]
+    T: tuple[str, ...]
+    w: tuple[str, ...]
+    witness: Mapping[str, Any] = field(default_factory=dict)
+    margin: str = ""
+    precision: str = "float64"
+    certified: bool = False
+    certificate: str = ""
+    explanation: str = ""
+
+    @property
+    def K(self) -> int:
+        return len(self.P)
+
+    @property
+    def V(self) -> int:
+        return len(self.P[0]) if self.P else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "P": [list(row) for row in self.P],
+            "T": list(self.T),
+            "w": list(self.w),
+            "witness": dict(self.witness),
+            "margin": self.margin,
+            "precision": self.precision,
+            "certified": self.certified,
+            "certificate": self.certificate,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one property for one operator, with its evidence and scope."""
+
+    property: str
+    verdict: Verdict
+    certified: bool = False
+    method: str = ""
+    scope: str = ""
+    counterexample: Counterexample | None = None
+    message: str = ""
+    seconds: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_message(self, message: str) -> "Result":
+        return replace(self, message=message)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "property": self.property,
+            "verdict": self.verdict.value,
+            "certified": self.certified,
+            "method": self.method,
+            "scope": self.scope,
+            "counterexample": None if self.counterexample is None else self.counterexample.to_json(),
+            "message": self.message,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
