@@ -1,0 +1,74 @@
+"""Shared machinery of the built-in operators: each offers single, batched and precise forms."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from .precision import HighPrecision
+from .temperature import log_tau, softmax, tau_precise
+
+
+class BuiltinOperator(ABC):
+    """Base of the built-ins. Subclasses give ``scores`` (log of the unnormalised pool)."""
+
+    name: ClassVar[str]
+    formula: ClassVar[str]
+    source: ClassVar[str]
+    param_doc: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, **params: float) -> None:
+        self.params: dict[str, float] = dict(params)
+
+    @property
+    def spec(self) -> str:
+        if not self.params:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={v:g}" for k, v in self.params.items())
+
+    def __call__(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return self.batched(np.asarray(P, float)[None], np.asarray(T, float)[None], np.asarray(w, float)[None])[0]
+
+    def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return softmax(self.scores(log_tau(P, T), w))
+
+    @abstractmethod
+    def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Log of the unnormalised pool, ``(N, V)``, from ``log Q`` ``(N, K, V)`` and ``w`` ``(N, K)``."""
+
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPrecision) -> list[Any]:
+        Q = [tau_precise(row, t, ctx) for row, t in zip(P, T)]
+        pooled = self.pool_precise(Q, w, ctx)
+        total = sum(pooled[1:], pooled[0])
+        return [x / total for x in pooled]
+
+    @abstractmethod
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+        """The unnormalised pool in ``ctx`` arithmetic."""
+
+
+def weighted_log_sum(logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_k w_k log Q_k(i)`` with ``0 * log 0 = 0`` (a zero-weight teacher has no say)."""
+    with np.errstate(invalid="ignore"):
+        terms = np.where(w[..., None] > 0, w[..., None] * logQ, 0.0)
+    return terms.sum(axis=-2)
+
+
+def geometric_precise(Q: list[list[Any]], w: list[Any], ctx: HighPrecision, scale: Any = 1) -> list[Any]:
+    """``prod_k Q_k(i)^(w_k * scale)`` in ``ctx``; a zero with positive weight gives zero."""
+    out = []
+    for i in range(len(Q[0])):
+        if any(ctx.is_zero(row[i]) and not _is_zero_weight(wk, ctx) for row, wk in zip(Q, w)):
+            out.append(Q[0][i] * 0)
+            continue
+        s = sum((wk * ctx.log(row[i]) for row, wk in zip(Q, w) if not _is_zero_weight(wk, ctx)), ctx.num(0))
+        out.append(ctx.exp(s * scale))
+    return out
+
+
+def _is_zero_weight(wk: Any, ctx: HighPrecision) -> bool:
+    # A weight seeded with a derivative direction is not "zero" even at value 0: it moves.
+    d = getattr(wk, "d", 0)
+    return ctx.is_zero(wk) and isinstance(d, int) and d == 0

@@ -1,0 +1,35 @@
+"""``geometric``: log-linear pooling ``q ∝ prod_k Q_k^{w_k}``, i.e. averaging log-probabilities.
+
+This is what "averaging the teachers' logits" computes (after the softmax). Source: Genest,
+McConway & Schervish, "Characterization of externally Bayesian pooling operators", Ann. Statist.
+14 (1986); Hinton, "Training products of experts by minimizing contrastive divergence" (2002).
+
+On the closed domain a token that some positive-weight teacher rules out gets zero. If the
+positive-weight teachers share no token at all the pool is undefined; this implementation then
+returns NaN, which the suite reports as an ``error`` with the input (a documented gap, not a bug).
+
+>>> import numpy as np
+>>> GeometricPool()(np.array([[0.5, 0.5], [0.9, 0.1]]), np.ones(2), np.array([0.5, 0.5]))
+array([0.75, 0.25])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .precision import HighPrecision
+
+
+class GeometricPool(BuiltinOperator):
+    name = "geometric"
+    formula = "q(i) ∝ prod_k Q_k(i)^{w_k}"
+    source = "Genest, McConway & Schervish (1986), logarithmic opinion pool; logit averaging"
+
+    def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return weighted_log_sum(logQ, w)
+
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+        return geometric_precise(Q, w, ctx)

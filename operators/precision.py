@@ -1,0 +1,217 @@
+"""Arithmetic contexts for the arbitrary-precision form of an operator.
+
+An operator's *precise form* is ``precise(P, T, w, ctx) -> list`` where ``P`` is a list of
+rows, ``T`` and ``w`` lists, all of ``ctx`` numbers. It may use ``+ - * /``, ``ctx.exp``,
+``ctx.log``, ``ctx.max`` and ``ctx.is_zero``, nothing else. Written that way, one form
+serves three purposes:
+
+* :class:`HighPrecision` — mpmath floats at 50+ digits, to confirm a float64 finding;
+* :class:`Interval` — mpmath interval arithmetic, to *certify* the sign of a margin;
+* :class:`Derivative` — forward-mode dual numbers over intervals, to certify the sign of a
+  directional derivative (``axiom3``).
+
+>>> from fractions import Fraction
+>>> ctx = Interval(40)
+>>> x = ctx.num(Fraction(1, 3))
+>>> ctx.sign(x - ctx.num(Fraction(1, 4)))
+1
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Iterable, Sequence
+
+import mpmath
+from mpmath.ctx_iv import MPIntervalContext
+
+
+class UndecidedError(ArithmeticError):
+    """Interval arithmetic could not decide a comparison the computation depends on."""
+
+
+class HighPrecision:
+    """mpmath floating point at ``dps`` significant digits (confirmation, not certification)."""
+
+    certifying = False
+
+    def __init__(self, dps: int = 50) -> None:
+        self.mp = mpmath.MPContext()
+        self.mp.dps = dps
+        self.dps = dps
+        self.name = f"mpmath {dps} digits"
+
+    def num(self, x: Fraction | int | str) -> Any:
+        x = Fraction(x)
+        return self.mp.mpf(x.numerator) / x.denominator
+
+    def exp(self, x: Any) -> Any:
+        return self.mp.exp(x)
+
+    def log(self, x: Any) -> Any:
+        return self.mp.log(x)
+
+    def max(self, xs: Iterable[Any]) -> Any:
+        return max(xs)
+
+    def is_zero(self, x: Any) -> bool:
+        return x == 0
+
+    def sign(self, x: Any) -> int:
+        return 0 if x == 0 else (1 if x > 0 else -1)
+
+    def bounds(self, x: Any) -> tuple[Any, Any]:
+        return x, x
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        return mpmath.nstr(x, digits)
+
+
+class Interval(HighPrecision):
+    """mpmath interval arithmetic: every result encloses the exact real value."""
+
+    certifying = True
+
+    def __init__(self, dps: int = 60) -> None:
+        self.mp = MPIntervalContext()
+        self.mp.dps = dps
+        self.dps = dps
+        self.name = f"mpmath interval arithmetic, {dps} digits"
+
+    def max(self, xs: Iterable[Any]) -> Any:
+        # The enclosure of a max is the max of lower ends and the max of upper ends.
+        xs = list(xs)
+        return self.mp.mpf([max(x.a for x in xs).a, max(x.b for x in xs).b])
+
+    def is_zero(self, x: Any) -> bool:
+        return x.a == 0 and x.b == 0
+
+    def sign(self, x: Any) -> int | None:
+        """The sign if the interval decides it, else ``None``."""
+        if self.is_zero(x):
+            return 0
+        if x.a > 0:
+            return 1
+        if x.b < 0:
+            return -1
+        return None
+
+    def bounds(self, x: Any) -> tuple[Any, Any]:
+        return x.a.a, x.b.b
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        lo, hi = self.bounds(x)
+        return f"[{mpmath.nstr(lo, digits)}, {mpmath.nstr(hi, digits)}]"
+
+
+class Dual:
+    """A value and its derivative along one direction; ``d`` is ``0`` (int) when exactly zero."""
+
+    __slots__ = ("v", "d")
+
+    def __init__(self, v: Any, d: Any = 0) -> None:
+        self.v = v
+        self.d = d
+
+    @staticmethod
+    def _lift(x: Any) -> "Dual":
+        return x if isinstance(x, Dual) else Dual(x, 0)
+
+    @staticmethod
+    def _add(a: Any, b: Any) -> Any:
+        # Keeping exact zeros exact is what lets a weight-blind operator certify "derivative = 0".
+        if isinstance(a, int) and a == 0:
+            return b
+        if isinstance(b, int) and b == 0:
+            return a
+        return a + b
+
+    @staticmethod
+    def _mul(a: Any, b: Any) -> Any:
+        if isinstance(a, int) or isinstance(b, int):
+            # Only the exact zero is ever stored as an int; ``-1`` is a sign flip.
+            if a == 0 or b == 0:
+                return 0
+        return a * b
+
+    def __add__(self, o: Any) -> "Dual":
+        o = self._lift(o)
+        return Dual(self.v + o.v, self._add(self.d, o.d))
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "Dual":
+        return Dual(-self.v, self._mul(self.d, -1))
+
+    def __sub__(self, o: Any) -> "Dual":
+        return self + (-self._lift(o))
+
+    def __rsub__(self, o: Any) -> "Dual":
+        return self._lift(o) - self
+
+    def __mul__(self, o: Any) -> "Dual":
+        o = self._lift(o)
+        return Dual(self.v * o.v, self._add(self._mul(self.d, o.v), self._mul(self.v, o.d)))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o: Any) -> "Dual":
+        o = self._lift(o)
+        num = self._add(self._mul(self.d, o.v), self._mul(self._mul(self.v, o.d), -1))
+        return Dual(self.v / o.v, self._mul(num, 1 / (o.v * o.v)))
+
+    def __rtruediv__(self, o: Any) -> "Dual":
+        return self._lift(o) / self
+
+
+class Derivative:
+    """Dual numbers over :class:`Interval`: enclosures of a value and its directional derivative."""
+
+    certifying = True
+
+    def __init__(self, dps: int = 60) -> None:
+        self.base = Interval(dps)
+        self.dps = dps
+        self.name = f"forward-mode derivative in mpmath interval arithmetic, {dps} digits"
+
+    def num(self, x: Fraction | int | str) -> Dual:
+        return Dual(self.base.num(x), 0)
+
+    def seed(self, x: Fraction | int | str, direction: Fraction | int) -> Dual:
+        """An input that moves with the perturbation parameter at rate ``direction``."""
+        return Dual(self.base.num(x), 0 if direction == 0 else self.base.num(direction))
+
+    def exp(self, x: Dual) -> Dual:
+        e = self.base.exp(x.v)
+        return Dual(e, Dual._mul(x.d, e))
+
+    def log(self, x: Dual) -> Dual:
+        return Dual(self.base.log(x.v), 0 if isinstance(x.d, int) else x.d / x.v)
+
+    def max(self, xs: Iterable[Dual]) -> Dual:
+        xs = list(xs)
+        top = max(xs, key=lambda x: x.v.b)
+        rivals = [x for x in xs if x is not top and not (x.v.b < top.v.a)]
+        if any(not _same_derivative(x.d, top.d) for x in rivals):
+            raise UndecidedError("max of overlapping intervals with different derivatives")
+        return Dual(self.base.max(x.v for x in xs), top.d)
+
+    def is_zero(self, x: Dual) -> bool:
+        return self.base.is_zero(x.v)
+
+
+def _same_derivative(a: Any, b: Any) -> bool:
+    if isinstance(a, int) or isinstance(b, int):
+        return isinstance(a, int) and isinstance(b, int) and a == b
+    return bool(a.a == b.a and a.b == b.b)
+
+
+def derivative_sign(ctx: Interval, d: Any) -> int | None:
+    """Sign of a derivative part: exact ``0`` when the input never reached the output."""
+    if isinstance(d, int):
+        return 0 if d == 0 else (1 if d > 0 else -1)
+    return ctx.sign(d)
+
+
+def to_ctx(ctx: HighPrecision | Derivative, values: Sequence[Any]) -> list[Any]:
+    return [ctx.num(v) for v in values]
