@@ -1,0 +1,204 @@
+"""The SMT layer: prove or refute a property of a built-in operator for every small size with z3.
+
+For each size (K teachers, V tokens, and the fixed weights when the operator needs them) the
+property's *violation* is encoded as a polynomial system over the temperature-scaled teachers
+``Q`` (bijection lemma, FORMALIZATION.md) and handed to z3's nlsat under hard limits
+(:mod:`.smt_runner`). ``unsat`` proves the property at that size; ``sat`` yields a model that
+:mod:`.smt_properties` re-evaluates exactly before calling it a certified counterexample.
+Sizes are tried smallest first and the search stops at the first refutation.
+
+>>> r = smt_check("linear", {}, "axiom3", max_k=2, max_v=2)
+>>> r.verdict.value, r.scope.split(",")[0]
+('proved', 'K in 2..2')
+>>> smt_check("linear", {}, "thm-IV.7") is None
+True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping
+
+from mtkd.results import Result, Verdict
+
+from .smt_operators import Encoder, GeometricFamily, make_encoder
+from .smt_properties import BUILDERS, Setup, Stage, thm_IV_2
+from .smt_runner import run_query
+
+METHOD = "smt (z3)"
+
+OUTSIDE_THEORY: Mapping[str, str] = {
+    "thm-IV.7": "outside z3's theory (logarithms): KL(q||s) <= sum_k w_k KL(Q_k||s) compares sums "
+                "of logarithms, which are transcendental; see the symbolic and search layers",
+    "thm-IV.9": "outside z3's theory (logarithms): -log q(y) <= -sum_k w_k log Q_k(y) is, after "
+                "exponentiation, a weighted geometric mean with symbolic exponents w_k; see the "
+                "symbolic and search layers",
+}
+"""Properties the SMT layer deliberately does not encode, with the reason (for the report)."""
+
+NOT_ENCODED: Mapping[str, str] = {
+    "axiom4": "continuity quantifies over limits (epsilon-delta), not a polynomial sentence",
+}
+
+# Proof notes added to the scope: which symmetry reduction each encoding used (see
+# smt_properties) so that a reader can check that the claim covers what it says.
+_REDUCTION = {
+    "axiom1": "", "axiom2": "", "axiom1-hull": "",
+    "axiom3": "token 0, teachers 0 -> 1 by neutrality/anonymity",
+    "assumption-L": "token 0 by neutrality",
+    "def-IV.1": "token 0 by neutrality",
+    "prop-IV.11": "token 0 by neutrality",
+    "cor-IV.12": "token 0 by neutrality",
+    "axiom5": "part (a), w = e_1 (teacher 1 by anonymity), G depends on (P, T) only through Q",
+}
+
+
+@dataclass(frozen=True)
+class Size:
+    """One query size; ``w`` is the fixed weight vector for fixed-weight operators."""
+
+    K: int
+    V: int | None
+    w: tuple[Fraction, ...] | None = None
+
+    def describe(self) -> str:
+        parts = [f"K={self.K}"] + ([f"V={self.V}"] if self.V is not None else [])
+        if self.w is not None:
+            parts.append("w=(" + ",".join(str(x) for x in self.w) + ")")
+        return " ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"K": self.K, "V": self.V}
+        if self.w is not None:
+            out["w"] = [str(x) for x in self.w]
+        return out
+
+
+def _sizes(enc: Encoder, prop_id: str, max_k: int, max_v: int) -> list[Size] | None:
+    """The sizes to check, smallest first, or None when the pair has no encoding."""
+    vs = range(2, max_v + 1)
+    if prop_id == "thm-IV.2":
+        return [Size(K, None) for K in range(1, max_k + 1)]
+    if prop_id not in BUILDERS:
+        return None
+    if prop_id == "axiom5":  # weights are e_1 whatever the operator's weight restriction
+        return sorted((Size(K, V) for K in range(1, max_k + 1) for V in vs), key=_cost)
+    # K = 1 makes axiom3 vacuous (no second teacher) and assumption-L trivial (one weight).
+    k_min = 2 if prop_id in ("axiom3", "assumption-L") else 1
+    if prop_id == "axiom3" and not (enc.free_weights and enc.derivative_sign.__func__
+                                    is not Encoder.derivative_sign):
+        return None
+    if enc.free_weights:
+        return sorted((Size(K, V) for K in range(k_min, max_k + 1) for V in vs), key=_cost)
+    assert isinstance(enc, GeometricFamily)
+    return sorted((Size(len(w), V, w) for w in enc.default_weights if len(w) >= k_min for V in vs),
+                  key=_cost)
+
+
+def _cost(size: Size) -> tuple[int, int, int]:
+    return (size.K * (size.V or 1), size.K, size.V or 0)
+
+
+def encodable(op_name: str, params: Mapping[str, float], prop_id: str) -> bool:
+    """Whether :func:`smt_check` has an encoding for this operator and property.
+
+    >>> encodable("linear", {}, "axiom3"), encodable("geometric", {}, "axiom3")
+    (True, False)
+    """
+    enc = make_encoder(op_name, params)
+    return enc is not None and _sizes(enc, prop_id, 2, 2) is not None
+
+
+def _stages(enc: Encoder, prop_id: str, size: Size) -> list[Stage]:
+    if prop_id == "thm-IV.2":
+        return thm_IV_2(size.K)
+    assert size.V is not None
+    return BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w))
+
+
+def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
+              max_k: int = 4, max_v: int = 4, time_limit: float = 10.0,
+              rlimit: int = 50_000_000) -> Result | None:
+    """Prove ``prop_id`` for ``op_name`` at every size up to ``(max_k, max_v)``, or refute it.
+
+    Returns None when the pair has no encoding (see :func:`encodable`, :data:`OUTSIDE_THEORY`).
+    ``time_limit`` (seconds) and ``rlimit`` bound *each* z3 query. A size whose query gives up
+    is reported as not proved, and larger sizes that contain it are skipped to save budget.
+    """
+    enc = make_encoder(op_name, params, max_k)
+    if enc is None:
+        return None
+    sizes = _sizes(enc, prop_id, max_k, max_v)
+    if sizes is None:
+        return None
+    start = time.perf_counter()
+    queries: list[dict[str, Any]] = []
+    proved: list[Size] = []
+    notes: set[str] = set()
+    failed: dict[Size, str] = {}
+    for size in sizes:
+        if any(size.K >= f.K and (size.V or 0) >= (f.V or 0) for f in failed):
+            failed[size] = "skipped: a smaller size was not decided"
+            continue
+        for stage in _stages(enc, prop_id, size):
+            out = run_query(stage.assertions[0].ctx, stage.assertions, time_limit=time_limit,
+                            rlimit=rlimit)
+            queries.append({**size.to_json(), "stage": stage.note or "violation",
+                            "status": out.status, "seconds": round(out.seconds, 3)})
+            if out.status == "unsat":
+                proved.append(size)
+                if stage.note:
+                    notes.add(stage.note)
+                break
+            if out.status == "unknown":
+                failed[size] = out.reason
+                break
+            if stage.certify is not None:  # sat, and a model is a violation
+                assert out.model is not None
+                cx = stage.certify(out.model)
+                return Result(
+                    prop_id, Verdict.REFUTED, certified=cx.certified, method=METHOD,
+                    scope=f"counterexample at {size.describe()} (open domain, {enc.label})",
+                    counterexample=cx,
+                    message=(f"z3 found a violation at {size.describe()}; margin {cx.margin}"
+                             + ("" if cx.certified else " (NOT certified: " + cx.certificate + ")")),
+                    seconds=time.perf_counter() - start, extra={"queries": queries})
+    seconds = time.perf_counter() - start
+    if not proved:
+        reasons = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
+        return Result(prop_id, Verdict.UNKNOWN, method=METHOD, scope="nothing proved",
+                      message=f"z3 gave up: {reasons}", seconds=seconds, extra={"queries": queries})
+    scope = _scope(enc, prop_id, proved, sizes, notes)
+    message = f"z3 unsat at all {len(proved)} sizes" if not failed else (
+        f"proved only at {len(proved)} of {len(sizes)} sizes; not proved: "
+        + "; ".join(f"{s.describe()} ({r})" for s, r in failed.items()))
+    if prop_id == "thm-IV.2":
+        message += "; operator-independent, it applies to an operator only where assumption-L holds"
+    return Result(prop_id, Verdict.PROVED, certified=False, method=METHOD, scope=scope,
+                  message=message, seconds=seconds, extra={"queries": queries})
+
+
+def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],
+           notes: set[str]) -> str:
+    """Exactly what was proved: a K/V range if every size was, else the list of sizes."""
+    if len(proved) == len(sizes):
+        ks = sorted({s.K for s in proved})
+        where = f"K in {ks[0]}..{ks[-1]}"
+        vs = sorted({s.V for s in proved if s.V is not None})
+        if vs:
+            where += f", V in {vs[0]}..{vs[-1]}"
+    else:
+        where = "only at " + ", ".join(f"({s.describe()})" for s in proved)
+    if prop_id == "thm-IV.2":
+        return f"{where}, all w on the simplex, all s >= 0 (operator-independent), z3 unsat"
+    fixed = sorted({s.w for s in proved if s.w is not None})
+    if fixed and prop_id != "axiom5":
+        where += ", only at w in {" + ", ".join(
+            "(" + ",".join(str(x) for x in w) + ")" for w in fixed) + "}"
+        if prop_id == "assumption-L":
+            where += " (identity checked on the segment to e_1 at lam = 1/2)"
+    details = [d for d in (_REDUCTION.get(prop_id, ""), *sorted(notes)) if d]
+    return (f"{where}, open domain, all T > 0 (bijection lemma), {enc.label}"
+            + "".join(f", {d}" for d in details) + ", z3 unsat")
