@@ -97,7 +97,8 @@ class Interval(HighPrecision):
         return None
 
     def bounds(self, x: Any) -> tuple[Any, Any]:
-        return x.a.a, x.b.b
+        lo, hi = x._mpi_
+        return mpmath.mp.make_mpf(lo), mpmath.mp.make_mpf(hi)
 
     def to_str(self, x: Any, digits: int = 20) -> str:
         lo, hi = self.bounds(x)
@@ -165,14 +166,17 @@ class Dual:
 
 
 class Derivative:
-    """Dual numbers over :class:`Interval`: enclosures of a value and its directional derivative."""
+    """Dual numbers over a base context: a value and its directional derivative.
 
-    certifying = True
+    Over :class:`Interval` the derivative enclosure is rigorous (certification); over
+    :class:`HighPrecision` it is a 50-digit confirmation.
+    """
 
-    def __init__(self, dps: int = 60) -> None:
-        self.base = Interval(dps)
-        self.dps = dps
-        self.name = f"forward-mode derivative in mpmath interval arithmetic, {dps} digits"
+    def __init__(self, base: HighPrecision) -> None:
+        self.base = base
+        self.dps = base.dps
+        self.certifying = base.certifying
+        self.name = f"forward-mode derivative in {base.name}"
 
     def num(self, x: Fraction | int | str) -> Dual:
         return Dual(self.base.num(x), 0)
@@ -190,28 +194,24 @@ class Derivative:
 
     def max(self, xs: Iterable[Dual]) -> Dual:
         xs = list(xs)
-        top = max(xs, key=lambda x: x.v.b)
-        rivals = [x for x in xs if x is not top and not (x.v.b < top.v.a)]
+        lo, hi = zip(*(self.base.bounds(x.v) for x in xs))
+        top = xs[max(range(len(xs)), key=lambda j: hi[j])]
+        rivals = [x for j, x in enumerate(xs) if x is not top and not hi[j] < self.base.bounds(top.v)[0]]
         if any(not _same_derivative(x.d, top.d) for x in rivals):
-            raise UndecidedError("max of overlapping intervals with different derivatives")
+            raise UndecidedError("max of overlapping values with different derivatives")
         return Dual(self.base.max(x.v for x in xs), top.d)
 
     def is_zero(self, x: Dual) -> bool:
         return self.base.is_zero(x.v)
 
+    def derivative_sign(self, x: Dual) -> int | None:
+        """Sign of the derivative part: exact ``0`` when the perturbation never reached ``x``."""
+        if isinstance(x.d, int):
+            return 0
+        return self.base.sign(x.d)
+
 
 def _same_derivative(a: Any, b: Any) -> bool:
     if isinstance(a, int) or isinstance(b, int):
         return isinstance(a, int) and isinstance(b, int) and a == b
-    return bool(a.a == b.a and a.b == b.b)
-
-
-def derivative_sign(ctx: Interval, d: Any) -> int | None:
-    """Sign of a derivative part: exact ``0`` when the input never reached the output."""
-    if isinstance(d, int):
-        return 0 if d == 0 else (1 if d > 0 else -1)
-    return ctx.sign(d)
-
-
-def to_ctx(ctx: HighPrecision | Derivative, values: Sequence[Any]) -> list[Any]:
-    return [ctx.num(v) for v in values]
+    return bool(a == b) is True

@@ -1,1 +1,7 @@
-"""theorems"""
+"""Theorems: every axiom and theorem of the paper as a checkable property."""
+
+from .catalogue import AXIOMS, FAMILY_IDS, PROPERTIES, get_property, resolve
+from .property import Batch, ExactPoint, Kind, Margins, PreciseKind, PreciseMargin, Property
+
+__all__ = ["AXIOMS", "FAMILY_IDS", "PROPERTIES", "Batch", "ExactPoint", "Kind", "Margins", "PreciseKind",
+           "PreciseMargin", "Property", "get_property", "resolve"]

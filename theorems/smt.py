@@ -24,7 +24,7 @@ from typing import Any, Mapping
 from mtkd.results import Result, Verdict
 
 from .smt_operators import Encoder, GeometricFamily, make_encoder
-from .smt_properties import BUILDERS, Setup, Stage, thm_IV_2
+from .smt_properties import BUILDERS, TOKEN0_ONLY, Setup, Stage, thm_IV_2
 from .smt_runner import run_query
 
 METHOD = "smt (z3)"
@@ -115,7 +115,7 @@ def _stages(enc: Encoder, prop_id: str, size: Size) -> list[Stage]:
     if prop_id == "thm-IV.2":
         return thm_IV_2(size.K)
     assert size.V is not None
-    return BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w))
+    return BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w, token0=prop_id in TOKEN0_ONLY))
 
 
 def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,

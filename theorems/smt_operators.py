@@ -88,21 +88,35 @@ class Teachers(ABC):
 
 
 class DirectTeachers(Teachers):
-    """``Q`` itself is the variable: positive rows summing to 1 (all rational operators)."""
+    """``Q`` itself is the variable: positive rows summing to 1 (all rational operators).
 
-    def __init__(self, ctx: z3.Context, K: int, V: int) -> None:
+    ``column0_only``: model only ``Q[k][0]`` with ``0 < Q[k][0] < 1``. That is the exact
+    projection of the open simplex onto one coordinate (V >= 2), so it is sound whenever the
+    query mentions nothing but column 0; it removes ``K * (V - 1)`` variables, which is what
+    keeps nlsat fast at K = V = 4. A model is completed with uniform remaining columns.
+    """
+
+    def __init__(self, ctx: z3.Context, K: int, V: int, column0_only: bool = False) -> None:
         super().__init__(ctx, K, V)
-        self._Q = [[z3.Real(f"Q_{k}_{i}", ctx) for i in range(V)] for k in range(K)]
+        cols = 1 if column0_only else V
+        self._Q = [[z3.Real(f"Q_{k}_{i}", ctx) for i in range(cols)] for k in range(K)]
         for row in self._Q:
-            self.constraints += [x > 0 for x in row] + [z3.Sum(row) == 1]
+            self.constraints += [x > 0 for x in row]
+            self.constraints += [row[0] < 1] if column0_only else [z3.Sum(row) == 1]
 
     @property
     def Q(self) -> list[list[z3.ArithRef]]:
         return self._Q
 
     def snap(self, model: z3.ModelRef, max_den: int | None) -> list[list[Fraction]]:
-        return [normalise([snap_positive(to_fraction(model.eval(x, True)), max_den) for x in row])
-                for row in self._Q]
+        out = []
+        for row in self._Q:
+            vals = [snap_positive(to_fraction(model.eval(x, True)), max_den) for x in row]
+            if len(row) == 1:
+                first = min(vals[0], 1 - Fraction(1, 10 * (max_den or 10**9)))
+                vals = [first] + [(1 - first) / (self.V - 1)] * (self.V - 1)
+            out.append(normalise(vals))
+        return out
 
 
 class RootTeachers(Teachers):
@@ -186,6 +200,8 @@ class Encoder(ABC):
     label: str
     free_weights: bool = True
     """False when only fixed rational weights are algebraic (geometric, entropic)."""
+    column_local: bool = False
+    """True when ``q(i)`` depends on column ``i`` of ``Q`` only (no normalisation across tokens)."""
 
     @abstractmethod
     def teachers(self, ctx: z3.Context, K: int, V: int,
@@ -219,12 +235,14 @@ class Linear(Encoder):
     """``q = sum_k w_k Q_k``."""
 
     label = "linear"
+    column_local = True
 
     def teachers(self, ctx, K, V, weight_vectors):
         return DirectTeachers(ctx, K, V)
 
     def aggregate(self, t, w, tag):
-        return [z3.Sum([zval(t.ctx, w[k]) * t.Q[k][i] for k in range(t.K)]) for i in range(t.V)], []
+        return [z3.Sum([zval(t.ctx, w[k]) * t.Q[k][i] for k in range(t.K)])
+                for i in range(len(t.Q[0]))], []
 
     def derivative_sign(self, t, w, q, i, k, k2):
         return t.Q[k][i] - t.Q[k2][i], []

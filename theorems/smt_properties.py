@@ -25,7 +25,7 @@ import z3
 from mtkd.results import Counterexample
 
 from .smt_exact import exact_sign, fmt, normalise, snap, to_fraction
-from .smt_operators import Encoder, Teachers, Weight, zval
+from .smt_operators import DirectTeachers, Encoder, Teachers, Weight, zval
 
 SNAP_DENOMINATORS: tuple[int | None, ...] = (10, 100, 1000, 10**4, 10**6, None)
 """Denominators tried, smallest first, when turning a model into a readable exact input."""
@@ -66,11 +66,15 @@ class Setup:
     """The shared pieces of one size's queries: context, teachers, weights, ``q``."""
 
     def __init__(self, enc: Encoder, K: int, V: int, fixed_w: Sequence[Fraction] | None,
-                 weight_vectors: Sequence[Sequence[Fraction]] = ()) -> None:
+                 weight_vectors: Sequence[Sequence[Fraction]] = (), token0: bool = False) -> None:
+        """``token0``: the query mentions token 0 only, so a column-local operator needs no
+        other column (see :class:`DirectTeachers`)."""
         self.enc, self.K, self.V, self.fixed_w = enc, K, V, fixed_w
         self.ctx = z3.Context()
         vectors = ([list(fixed_w)] if fixed_w is not None else []) + [list(v) for v in weight_vectors]
-        self.t: Teachers = enc.teachers(self.ctx, K, V, vectors)
+        self.t: Teachers = (DirectTeachers(self.ctx, K, V, column0_only=True)
+                            if token0 and enc.column_local else
+                            enc.teachers(self.ctx, K, V, vectors))
         self.cons: list[z3.BoolRef] = []
 
     def weights(self, name: str = "w") -> list[Weight]:
@@ -368,6 +372,9 @@ def thm_IV_2(K: int) -> list[Stage]:
                               else "exact re-evaluation did not confirm the violation")
     return [Stage([bad] + cons, "operator-independent", certify_model)]
 
+
+TOKEN0_ONLY = frozenset({"axiom3", "assumption-L", "def-IV.1", "prop-IV.11", "cor-IV.12"})
+"""Properties whose violation query mentions only token 0 (after the neutrality reduction)."""
 
 BUILDERS: dict[str, Callable[[Setup], list[Stage]]] = {
     "axiom1": axiom1,

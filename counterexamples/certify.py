@@ -1,0 +1,114 @@
+"""Confirm and certify a candidate counterexample found in float64.
+
+A float64 margin below zero is only a *candidate*. The input is rounded to exact decimals
+(rows summing to exactly one) and the margin is recomputed at that exact point:
+
+1. with interval arithmetic (60 then 120 digits) where the operator has a precise form; a sign
+   decided by the enclosure is a **certificate**;
+2. else at 50 digits with mpmath: a confirmation, not a certificate;
+3. for float64-only operators: the violation must exceed the property's stated round-off bound.
+
+A candidate that fails these checks is round-off and is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from mtkd.errors import OperatorFailure
+from mtkd.operators import Operator
+from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
+from mtkd.results import Counterexample
+from mtkd.theorems import ExactPoint, PreciseKind, Property
+
+CONFIRM_DIGITS = 50
+CERTIFY_DIGITS = (60, 120)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What certification concluded about one candidate."""
+
+    counterexample: Counterexample | None
+    reason: str
+
+
+def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
+                float_margin: float | None = None) -> Outcome:
+    """Decide whether ``prop`` fails at the exact point ``x`` with ``witness``."""
+    if op.precise_func is None:
+        return _float_only(op, prop, x, witness, float_margin)
+    if prop.precise_kind is not PreciseKind.LIMIT:
+        for dps in CERTIFY_DIGITS:
+            ctx = Interval(dps)
+            try:
+                pm = prop.precise_margin(op, x, witness, ctx)
+            except (UndecidedError, TypeError, AttributeError, ValueError, ZeroDivisionError):
+                break  # the precise form does not run on intervals: fall back to confirmation
+            hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
+            if any(s is not None and s <= 0 for s in hyps.values()):
+                return Outcome(None, f"witness hypothesis fails at the exact point ({_failing(hyps)})")
+            sign = ctx.sign(pm.value)
+            if sign is None or any(s is None for s in hyps.values()):
+                if dps == CERTIFY_DIGITS[-1]:
+                    return Outcome(None, f"sign undecided at {dps} digits ({ctx.to_str(pm.value, 8)}): too close to call")
+                continue
+            if sign < 0 or (sign == 0 and pm.strict):
+                what = "is exactly 0 (strict inequality fails)" if sign == 0 else f"lies in {ctx.to_str(pm.value)}"
+                return Outcome(_counterexample(prop, x, witness, pm, ctx, True,
+                                               f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
+            return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off")
+    ctx = HighPrecision(CONFIRM_DIGITS if prop.precise_kind is not PreciseKind.LIMIT else 60)
+    try:
+        pm = prop.precise_margin(op, x, witness, ctx)
+    except OperatorFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a precise form that can't run is reported, then float64 decides
+        return _float_only(op, prop, x, witness, float_margin,
+                           note=f"precise form failed ({type(exc).__name__}: {exc}); ")
+    threshold = ctx.mp.mpf(10) ** (-(ctx.dps // 2))
+    if any(v <= 0 for v in pm.hypotheses.values()):
+        return Outcome(None, "witness hypothesis fails at the exact point")
+    # Without intervals only an *exact* zero (a derivative the input never reached) shows strictness.
+    if pm.value < -threshold or (pm.strict and pm.value == 0):
+        what = "limit evidence" if prop.precise_kind is PreciseKind.LIMIT else "confirmation"
+        return Outcome(_counterexample(prop, x, witness, pm, ctx, False,
+                                       f"{what} at {ctx.dps} digits (mpmath): margin {ctx.to_str(pm.value, 12)}; "
+                                       "not interval-certified"), "confirmed")
+    return Outcome(None, f"margin {ctx.to_str(pm.value, 8)} at {ctx.dps} digits: round-off")
+
+
+def _failing(hyps: Mapping[str, int | None]) -> str:
+    return ", ".join(f"{k} has sign {v}" for k, v in hyps.items() if v is not None and v <= 0)
+
+
+def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
+                float_margin: float | None, note: str = "") -> Outcome:
+    if float_margin is None:
+        return Outcome(None, note + "no precise form and no float64 margin to judge")
+    bound = prop.float_bound
+    if float_margin < -bound:
+        cx = Counterexample(
+            *x.strings(), witness=dict(witness), margin=repr(float_margin), precision="float64",
+            certified=False,
+            certificate=f"{note}float64 only: margin {float_margin:.3e} is below the round-off bound -{bound:g}",
+            explanation=f"{prop.title} fails (float64 evidence, margin {float_margin:.3e}).")
+        return Outcome(cx, "float64")
+    return Outcome(None, f"{note}float64 margin {float_margin:.3e} is within the round-off bound {bound:g}")
+
+
+def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: HighPrecision,
+                    certified: bool, certificate: str) -> Counterexample:
+    P, T, w = x.strings()
+    return Counterexample(P, T, w, witness=dict(witness), margin=ctx.to_str(pm.value, 20),
+                          precision=ctx.name, certified=certified, certificate=certificate,
+                          explanation=prop.explain(pm, witness))
+
+
+def certify_candidate(op: Operator, prop: Property, P: np.ndarray, T: np.ndarray, w: np.ndarray,
+                      witness: Mapping[str, Any], float_margin: float) -> Outcome:
+    """Round a float64 candidate to an exact point and decide it."""
+    return check_exact(op, prop, ExactPoint.from_floats(P, T, w), witness, float_margin)

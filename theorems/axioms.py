@@ -1,0 +1,382 @@
+"""The paper's five axioms (Sec. II-B), plus the convex-hull reading of Axiom 1."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping
+
+import numpy as np
+
+from mtkd.operators import Operator
+from mtkd.operators.precision import Derivative, HighPrecision
+
+from .property import (Batch, ExactPoint, Kind, Margins, PreciseKind, PreciseMargin, Property, fmt,
+                       masked_min, precise_Q)
+
+
+class Axiom1(Property):
+    """``q`` is a probability vector: non-negative, summing to one, finite.
+
+    Non-finite outputs are not margins but operator errors (verdict ``error``).
+    """
+
+    id = "axiom1"
+    title = "Axiom 1 (convexity preservation: q is a distribution)"
+    reference = "Axiom 1, Sec. II-B"
+    wording = "q(i) >= 0 for all i, sum_i q(i) = 1, and every entry finite."
+    kind = Kind.AXIOM
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        q = op.evaluate(x.P, x.T, x.w)
+        low, token = q.min(axis=-1), q.argmin(axis=-1)
+        off = -np.abs(q.sum(axis=-1) - 1.0)
+        # Allow the float64 round-off of a V-term sum before calling a sum "not one".
+        off = np.where(-off <= 4 * q.shape[-1] * np.finfo(float).eps, 0.0, off)
+        values = np.minimum(low, off)
+        return Margins(values, np.zeros(len(values), bool), {"token": np.where(low <= off, token, -1)})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        q = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        i = witness["token"]
+        if i >= 0:
+            return PreciseMargin(q[i], False, detail={f"q({i})": fmt(ctx, q[i])})
+        total = sum(q[1:], q[0])
+        return PreciseMargin(-abs(total - 1), False, detail={"sum_i q(i)": fmt(ctx, total)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        if witness["token"] >= 0:
+            i = witness["token"]
+            return f"q({i}) = {pm.detail[f'q({i})']} is negative: q is not a probability vector."
+        return f"sum_i q(i) = {pm.detail['sum_i q(i)']} is not 1: q is not normalised."
+
+
+def _project_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each row onto the probability simplex (sort-based, exact)."""
+    u = -np.sort(-v, axis=-1)
+    css = np.cumsum(u, axis=-1) - 1.0
+    ks = np.arange(1, v.shape[-1] + 1)
+    rho = (u - css / ks > 0).sum(axis=-1)
+    theta = np.take_along_axis(css, (rho - 1)[..., None], -1)[..., 0] / rho
+    return np.maximum(v - theta[..., None], 0.0)
+
+
+def hull_separator(Q: np.ndarray, q: np.ndarray, iters: int = 400) -> np.ndarray:
+    """A direction ``c`` (``(N, V)``) pointing from the convex hull of the rows of ``Q`` to ``q``.
+
+    Accelerated projected gradient on the mixing weights. The direction need not be exact: the
+    margin ``max_k c.Q_k - c.q`` is negative only if ``c`` really separates, so a poor direction
+    can hide a violation but never invent one.
+    """
+    G = np.einsum("nkv,njv->nkj", Q, Q)
+    b = np.einsum("nkv,nv->nk", Q, q)
+    step = 1.0 / np.maximum(np.trace(G, axis1=1, axis2=2), 1e-300)[:, None]
+    K = Q.shape[1]
+    lam = y = np.full(Q.shape[:2], 1.0 / K)
+    t = 1.0
+    for _ in range(iters):
+        grad = np.einsum("nkj,nj->nk", G, y) - b
+        new = _project_simplex(y - step * grad)
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        y, lam, t = new + (t - 1) / t_next * (new - lam), new, t_next
+    return q - np.einsum("nk,nkv->nv", lam, Q)
+
+
+class Axiom1Hull(Property):
+    """Axiom 1 as the paper's proofs use it: ``q`` lies in the convex hull of the teachers ``Q_k``.
+
+    Checked through a separating direction ``c``: ``q`` is outside the hull exactly when some
+    ``c`` has ``c.q > max_k c.Q_k`` (Farkas). The margin is ``max_k c.Q_k - c.q``.
+    """
+
+    id = "axiom1-hull"
+    title = "Axiom 1, hull reading (q is a convex combination of the teachers)"
+    reference = "Axiom 1 as used in the proof of Prop. IV.11"
+    wording = "there is lam on the K-simplex with q = sum_k lam_k Q_k."
+    kind = Kind.AXIOM
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        Q = x.Q()
+        q = op.evaluate(x.P, x.T, x.w)
+        c = hull_separator(Q, q)
+        scale = np.abs(c).max(axis=-1, keepdims=True)
+        c = np.where(scale > 0, c / np.where(scale > 0, scale, 1.0), 0.0)
+        values = np.einsum("nkv,nv->nk", Q, c).max(axis=-1) - np.einsum("nv,nv->n", q, c)
+        return Margins(values, np.zeros(len(values), bool), {"direction": c})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        Q = precise_Q(x, ctx)
+        q = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        c = [ctx.num(v) for v in witness["direction"]]
+        dot = [sum((ci * qi for ci, qi in zip(c, row)), ctx.num(0)) for row in Q]
+        cq = sum((ci * qi for ci, qi in zip(c, q)), ctx.num(0))
+        return PreciseMargin(ctx.max(dot) - cq, False,
+                             detail={"c.q": fmt(ctx, cq), "max_k c.Q_k": fmt(ctx, ctx.max(dot))})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        return (f"along the direction c = {witness['direction']}, c.q = {pm.detail['c.q']} exceeds "
+                f"every teacher's c.Q_k (max {pm.detail['max_k c.Q_k']}), so q is not a convex "
+                "combination of the temperature-scaled teachers.")
+
+
+class Axiom2(Property):
+    """Positivity inheritance: strictly positive teachers give a strictly positive ``q``."""
+
+    id = "axiom2"
+    title = "Axiom 2 (positivity inheritance)"
+    reference = "Axiom 2, Sec. II-B"
+    wording = "on the open domain, q(i) > 0 for all i."
+    kind = Kind.AXIOM
+    open_only = True
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        q = op.evaluate(x.P, x.T, x.w)
+        return Margins(q.min(axis=-1), np.ones(len(q), bool), {"token": q.argmin(axis=-1)})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        i = witness["token"]
+        qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
+        return PreciseMargin(qi, True, detail={f"q({i})": fmt(ctx, qi)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        i = witness["token"]
+        return f"every teacher gives token {i} positive probability, yet q({i}) = {pm.detail[f'q({i})']}."
+
+
+class Axiom3(Property):
+    """Weight monotonicity, as the one-sided derivative at ``delta = 0+``.
+
+    For ``k != k2``, token ``i`` with ``Q_k(i) > Q_k2(i)`` and ``w_k2 > 0``, moving weight ``delta``
+    from ``k2`` to ``k`` must strictly increase ``q(i)``: the derivative must be ``> 0``; a
+    derivative ``< 0`` refutes, ``= 0`` refutes strictness. The paper's renormalisation step is
+    a no-op (the moved weights still sum to one).
+    """
+
+    id = "axiom3"
+    title = "Axiom 3 (weight monotonicity)"
+    reference = "Axiom 3, Sec. II-B"
+    wording = ("for k != k', Q_k(i) > Q_k'(i), w_k' > 0: d q(i)/d delta > 0 at delta = 0+ when "
+               "delta moves from w_k' to w_k.")
+    kind = Kind.AXIOM
+    precise_kind = PreciseKind.DERIVATIVE
+    float_bound = 1e-6
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        N, K, V = x.shape
+        Q = x.Q()
+        q0 = op.evaluate(x.P, x.T, x.w)
+        best = np.full(N, np.inf)
+        wk, wk2, wi = (np.zeros(N, int) for _ in range(3))
+        for k in range(K):
+            for k2 in range(K):
+                if k == k2:
+                    continue
+                active = x.w[:, k2] > 0
+                h = np.where(active, np.minimum(1e-6, x.w[:, k2] / 4), 1e-6)
+                d = np.zeros(K)
+                d[k], d[k2] = 1.0, -1.0
+                w1 = np.where(active[:, None], x.w + h[:, None] * d, x.w)
+                w2 = np.where(active[:, None], x.w + 2 * h[:, None] * d, x.w)
+                q1 = op.evaluate(x.P, x.T, w1)
+                q2 = op.evaluate(x.P, x.T, w2)
+                # Second-order one-sided difference: the weight may not move the other way.
+                D = (4 * q1 - q2 - 3 * q0) / (2 * h[:, None])
+                m, i = masked_min(D, active[:, None] & (Q[:, k, :] > Q[:, k2, :]))
+                better = m < best
+                best = np.where(better, m, best)
+                wk, wk2, wi = np.where(better, k, wk), np.where(better, k2, wk2), np.where(better, i, wi)
+        return Margins(best, np.ones(N, bool), {"k": wk, "k2": wk2, "token": wi})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        k, k2, i = witness["k"], witness["k2"], witness["token"]
+        dctx = Derivative(ctx)
+        w = [dctx.seed(wj, 1 if j == k else -1 if j == k2 else 0) for j, wj in enumerate(x.w)]
+        qi = op.evaluate_precise(x.P, x.T, w, dctx)[i]
+        deriv = ctx.num(0) if isinstance(qi.d, int) else qi.d
+        Q = precise_Q(x, ctx)
+        return PreciseMargin(
+            deriv, True,
+            hypotheses={f"Q_{k}({i}) - Q_{k2}({i})": Q[k][i] - Q[k2][i], f"w_{k2}": ctx.num(x.w[k2])},
+            detail={"q(i)": fmt(ctx, qi.v), "dq/ddelta": "0 (exactly)" if isinstance(qi.d, int) else fmt(ctx, deriv),
+                    "Q_k(i)": fmt(ctx, Q[k][i]), "Q_k2(i)": fmt(ctx, Q[k2][i])})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        k, k2, i = witness["k"], witness["k2"], witness["token"]
+        d = pm.detail
+        how = "does not change at all" if d["dq/ddelta"].startswith("0 ") else "decreases"
+        return (f"teacher {k} gives token {i} more probability than teacher {k2} "
+                f"(Q_{k}({i}) = {d['Q_k(i)']} > Q_{k2}({i}) = {d['Q_k2(i)']}), yet moving weight from "
+                f"teacher {k2} to teacher {k} {how}: q({i}) = {d['q(i)']}, dq({i})/d delta = {d['dq/ddelta']}.")
+
+
+def _jump_margin(d_coarse: np.ndarray | Any, d_fine: np.ndarray | Any, tol: float) -> Any:
+    """``>= 0`` unless the change at the finer step is both above ``tol`` and not shrinking.
+
+    A continuous map's change shrinks with the step; a jump keeps (at least a tenth of) its size.
+    """
+    if isinstance(d_fine, np.ndarray):
+        return np.maximum(tol - d_fine, 0.1 * d_coarse - d_fine)
+    return max(tol - d_fine, d_coarse / 10 - d_fine)
+
+
+class Axiom4(Property):
+    """Joint continuity in ``(P, T, w)``: numeric evidence of a jump, never a certificate.
+
+    Along a direction ``d`` the change ``|G(x + eps d) - G(x)|`` is measured at two steps; a jump
+    is a change above the tolerance that does not shrink. Confirmation repeats this at 60 digits
+    with far smaller steps (``1e-20``, ``1e-30``). ``P`` and ``T`` move *relatively*
+    (``p -> p (1 + eps r)``): ``tau`` is smooth in ``log p`` but only Hölder with exponent ``1/T`` in
+    ``p`` near zero, which an additive step would mistake for a jump. So zeros stay zeros: the
+    closed domain's boundary is not probed here.
+    """
+
+    id = "axiom4"
+    title = "Axiom 4 (joint continuity)"
+    reference = "Axiom 4, Sec. II-B"
+    wording = "G is jointly continuous in (P, T, w); evidence of a jump: |G(x + eps d) - G(x)| not shrinking as eps -> 0."
+    kind = Kind.AXIOM
+    precise_kind = PreciseKind.LIMIT
+    float_bound = 0.0
+    _tol = 1e-6
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        N, K, V = x.shape
+        rP = rng.standard_normal((N, K, V))
+        rT = rng.standard_normal((N, K))
+        w2 = rng.dirichlet(np.ones(K), size=N)
+        q0 = op.evaluate(x.P, x.T, x.w)
+        changes = []
+        for eps in (1e-8, 1e-12):
+            P = x.P * (1 + eps * rP)
+            q = op.evaluate(P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), x.w + eps * (w2 - x.w))
+            changes.append(np.abs(q - q0).max(axis=-1))
+        return Margins(_jump_margin(changes[0], changes[1], self._tol), np.zeros(N, bool),
+                       {"P_rate": rP, "T_rate": rT, "w_to": w2})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        rP = [[Fraction(v) for v in row] for row in witness["P_rate"]]
+        rT = [Fraction(v) for v in witness["T_rate"]]
+        w2 = [Fraction(v) for v in witness["w_to"]]
+        q0 = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        changes = []
+        for eps in (Fraction(1, 10**20), Fraction(1, 10**30)):
+            P = [[p * (1 + eps * r) for p, r in zip(row, rate)] for row, rate in zip(x.P, rP)]
+            P = [[p / sum(row) for p in row] for row in P]
+            T = [t * (1 + eps * r) for t, r in zip(x.T, rT)]
+            w = [a + eps * (b - a) for a, b in zip(x.w, w2)]
+            q = op.evaluate_precise(P, T, w, ctx)
+            changes.append(max(abs(a - b) for a, b in zip(q, q0)))
+        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6))), False,
+                             detail={"change at eps=1e-20": fmt(ctx, changes[0]),
+                                     "change at eps=1e-30": fmt(ctx, changes[1])})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        return ("q jumps: moving the input by eps along a fixed direction changes q by "
+                f"{pm.detail['change at eps=1e-20']} at eps = 1e-20 and still "
+                f"{pm.detail['change at eps=1e-30']} at eps = 1e-30.")
+
+
+class Axiom5(Property):
+    """Temperature coherence, FORMALIZATION's reading.
+
+    (a) ``G(P, T, e_k) = tau_{T_k}(p_k)``; (b) as ``T_k -> inf`` the pool tends to the pool with
+    teacher ``k`` replaced by the uniform vector (at ``T_k = 1``), and as ``T_k -> 0+`` by the
+    one-hot at ``argmax p_k`` (uniform over tied maxima). (a) is certified with intervals; (b) is
+    a limit, so its evidence (``T_k = 1e40`` / ``1e-40`` at 60 digits) is never a certificate.
+    """
+
+    id = "axiom5"
+    title = "Axiom 5 (temperature coherence)"
+    reference = "Axiom 5, Sec. II-B"
+    wording = ("(a) G(P, T, e_k) = tau_{T_k}(p_k); (b) T_k -> inf: G -> G(P[k <- uniform], T[k <- 1], w); "
+               "T_k -> 0+: G -> G(P[k <- one-hot at argmax p_k], T[k <- 1], w).")
+    kind = Kind.AXIOM
+    float_bound = 1e-9
+    _tol = 1e-6
+
+    @staticmethod
+    def limit_teacher(p: np.ndarray, part: str) -> np.ndarray:
+        """The uniform vector (``T -> inf``) or the uniform vector on ``argmax p`` (``T -> 0``)."""
+        if part == "b-inf":
+            return np.full_like(p, 1.0 / p.shape[-1])
+        top = p == p.max(axis=-1, keepdims=True)
+        return top / top.sum(axis=-1, keepdims=True)
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        N, K, V = x.shape
+        Q = x.Q()
+        best = np.full(N, np.inf)
+        part, wk, wi = np.zeros(N, int), np.zeros(N, int), np.zeros(N, int)
+
+        def keep(m: np.ndarray, code: int, k: int, i: np.ndarray) -> None:
+            nonlocal best, part, wk, wi
+            better = m < best
+            best = np.where(better, m, best)
+            part, wk, wi = np.where(better, code, part), np.where(better, k, wk), np.where(better, i, wi)
+
+        for k in range(K):
+            e = np.zeros((N, K))
+            e[:, k] = 1.0
+            diff = np.abs(op.evaluate(x.P, x.T, e) - Q[:, k])
+            keep(-diff.max(axis=-1), 0, k, diff.argmax(axis=-1))
+            for code, name, temps in ((1, "b-inf", (1e6, 1e12)), (2, "b-zero", (1e-6, 1e-12))):
+                P_lim = x.P.copy()
+                P_lim[:, k] = self.limit_teacher(x.P[:, k], name)
+                T_lim = x.T.copy()
+                T_lim[:, k] = 1.0
+                target = op.evaluate(P_lim, T_lim, x.w)
+                changes = []
+                for t in temps:
+                    T_t = x.T.copy()
+                    T_t[:, k] = t
+                    changes.append(np.abs(op.evaluate(x.P, T_t, x.w) - target).max(axis=-1))
+                m = _jump_margin(changes[0], changes[1], self._tol)
+                if name == "b-zero":
+                    # Near-ties converge too slowly to judge in float64; exact ties are fine.
+                    srt = np.sort(x.P[:, k], axis=-1)
+                    near_tie = (srt[:, -2] < srt[:, -1]) & (srt[:, -2] > srt[:, -1] * (1 - 1e-3))
+                    m = np.where(near_tie, np.inf, m)
+                keep(m, code, k, np.zeros(N, int))
+        names = np.array(["a", "b-inf", "b-zero"])
+        return Margins(best, np.zeros(N, bool), {"part": names[part], "k": wk, "token": wi})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        k, part = witness["k"], witness["part"]
+        if part == "a":
+            i = witness["token"]
+            e = [Fraction(int(j == k)) for j in range(x.K)]
+            gi = op.evaluate_precise(x.P, x.T, e, ctx)[i]
+            Qki = precise_Q(x, ctx)[k][i]
+            return PreciseMargin(-abs(gi - Qki), False,
+                                 detail={f"G(P,T,e_{k})({i})": fmt(ctx, gi), f"tau_T{k}(p_{k})({i})": fmt(ctx, Qki)})
+        lim = self.limit_teacher(np.array([float(v) for v in x.P[k]]), part)
+        exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
+        P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))
+        T_lim = tuple(Fraction(1) if j == k else t for j, t in enumerate(x.T))
+        target = op.evaluate_precise(P_lim, T_lim, x.w, ctx)
+        changes = []
+        for t in ((Fraction(10**20), Fraction(10**40)) if part == "b-inf"
+                  else (Fraction(1, 10**20), Fraction(1, 10**40))):
+            T = tuple(t if j == k else tj for j, tj in enumerate(x.T))
+            q = op.evaluate_precise(x.P, T, x.w, ctx)
+            changes.append(max(abs(a - b) for a, b in zip(q, target)))
+        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6))), False,
+                             detail={"distance to the limit pool (T_k extreme 1)": fmt(ctx, changes[0]),
+                                     "distance to the limit pool (T_k extreme 2)": fmt(ctx, changes[1])})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        k, part = witness["k"], witness["part"]
+        if part == "a":
+            i = witness["token"]
+            return (f"with all weight on teacher {k}, the pool should be teacher {k} at its own temperature, "
+                    f"but at token {i} it is {pm.detail[f'G(P,T,e_{k})({i})']} instead of "
+                    f"{pm.detail[f'tau_T{k}(p_{k})({i})']}.")
+        where = "T_k -> inf (teacher should become uniform)" if part == "b-inf" else "T_k -> 0+ (teacher should become one-hot)"
+        vals = list(pm.detail.values())
+        return (f"as {where} for teacher {k}, the pool stays {vals[1]} away from the pool with teacher {k} "
+                "replaced by its limit.")

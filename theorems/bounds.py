@@ -1,0 +1,172 @@
+"""Section IV's bounds: Jensen (IV.7), log-loss (IV.9), attenuation (IV.11) and safety (IV.12)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping
+
+import numpy as np
+
+from mtkd.operators import Operator
+from mtkd.operators.precision import HighPrecision
+from mtkd.operators.temperature import softmax
+
+from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, masked_min, precise_Q
+
+
+def _xlogx(a: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a > 0, a * np.log(np.where(a > 0, a, 1.0)), 0.0)
+
+
+class ThmIV7(Property):
+    """Jensen bound: ``KL(q || s) <= sum_k w_k KL(Q_k || s)`` for every open-simplex student ``s``.
+
+    The margin is affine in ``log s``: ``C + sum_i d_i log s_i`` with ``d = q - m`` (``m`` the linear
+    mixture) and ``C = sum_k w_k sum_i Q_k log Q_k - sum_i q log q``. So whenever ``q != m`` the
+    student ``s ∝ exp(-t d)`` with large enough ``t`` violates it: the witness is *constructed*,
+    not sampled (random students almost never find it at large V).
+    """
+
+    id = "thm-IV.7"
+    title = "Theorem IV.7 (Jensen bound, mixture KL <= sum of KLs)"
+    reference = "Theorem IV.7, Sec. IV-B"
+    wording = "for every student s on the open simplex: KL(q || s) <= sum_k w_k KL(Q_k || s)."
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        Q = x.Q()
+        q = op.evaluate(x.P, x.T, x.w)
+        m = np.einsum("nk,nkv->nv", x.w, Q)
+        C = np.einsum("nk,nk->n", x.w, _xlogx(Q).sum(-1)) - _xlogx(q).sum(-1)
+        d = q - m
+        norm2 = (d * d).sum(-1)
+        # Pick t so that the predicted margin C - t |d|^2 is -max(|C|, 1e-3 |d|): well clear of zero
+        # but with s still representable. Bounded t keeps the student inside float64's range.
+        t = np.clip((np.abs(C) + 2 * np.maximum(np.abs(C), 1e-3 * np.sqrt(norm2))) / np.maximum(norm2, 1e-300), 0, 1e4)
+        log_s = np.log(softmax(-t[:, None] * d) + 1e-300)
+        values = C + (q * log_s).sum(-1) - (m * log_s).sum(-1)
+        return Margins(values, np.zeros(len(q), bool), {"s": np.exp(log_s)})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        s = [Fraction(v) for v in witness["s"]]
+        top = max(range(len(s)), key=lambda j: s[j])
+        s[top] += 1 - sum(s)
+        logs = [ctx.log(ctx.num(v)) for v in s]
+        Q = precise_Q(x, ctx)
+        q = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        lhs = _kl(q, logs, ctx)
+        rhs = sum((ctx.num(wk) * _kl(row, logs, ctx) for wk, row in zip(x.w, Q)), ctx.num(0))
+        return PreciseMargin(rhs - lhs, False, detail={"KL(q||s)": fmt(ctx, lhs), "sum_k w_k KL(Q_k||s)": fmt(ctx, rhs)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        return (f"for the student s in the witness, KL(q||s) = {pm.detail['KL(q||s)']} exceeds "
+                f"sum_k w_k KL(Q_k||s) = {pm.detail['sum_k w_k KL(Q_k||s)']}: the Jensen bound needs q to be "
+                "the linear mixture of the teachers.")
+
+
+def _kl(p: list[Any], log_s: list[Any], ctx: HighPrecision) -> Any:
+    return sum((pi * (ctx.log(pi) - ls) for pi, ls in zip(p, log_s) if not ctx.is_zero(pi)), ctx.num(0))
+
+
+class ThmIV9(Property):
+    """Log-loss bound: ``-log q(y) <= -sum_k w_k log Q_k(y)`` for every token ``y``."""
+
+    id = "thm-IV.9"
+    title = "Theorem IV.9 (Jensen log-loss bound)"
+    reference = "Theorem IV.9, Sec. IV-C"
+    wording = "for every token y: -log q(y) <= -sum_k w_k log Q_k(y)."
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        Q = x.Q()
+        q = op.evaluate(x.P, x.T, x.w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rhs = -np.where(x.w[..., None] > 0, x.w[..., None] * np.log(Q), 0.0).sum(axis=-2)
+            gap = rhs + np.log(q)
+        gap = np.where(np.isnan(gap), np.inf, gap)
+        return Margins(gap.min(axis=-1), np.zeros(len(q), bool), {"token": gap.argmin(axis=-1)})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        y = witness["token"]
+        Q = precise_Q(x, ctx)
+        qy = op.evaluate_precise(x.P, x.T, x.w, ctx)[y]
+        rhs = -sum((ctx.num(wk) * ctx.log(row[y]) for wk, row in zip(x.w, Q) if wk > 0), ctx.num(0))
+        return PreciseMargin(rhs + ctx.log(qy), False, detail={"-log q(y)": fmt(ctx, -ctx.log(qy)), "rhs": fmt(ctx, rhs)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        return (f"for token y = {witness['token']}, -log q(y) = {pm.detail['-log q(y)']} exceeds "
+                f"-sum_k w_k log Q_k(y) = {pm.detail['rhs']}.")
+
+
+class PropIV11(Property):
+    """Attenuation: ``q(i) <= max_k Q_k(i)``, strictly when a positive-weight teacher is below the max."""
+
+    id = "prop-IV.11"
+    title = "Proposition IV.11 (convex-combination attenuation)"
+    reference = "Proposition IV.11, Sec. IV-D"
+    wording = "q(i) <= max_k Q_k(i) for all i, strict when some k* with w_k* > 0 has Q_k*(i) < max_k Q_k(i)."
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        Q = x.Q()
+        q = op.evaluate(x.P, x.T, x.w)
+        top = Q.max(axis=1)
+        strict = ((x.w[..., None] > 0) & (Q < top[:, None, :])).any(axis=1)
+        gap = top - q
+        # Rank strict tokens first at equal gap: they are the ones that can fail at gap = 0.
+        i = np.argmin(np.where(strict, gap - 1e-300, gap), axis=-1)
+        return Margins(np.take_along_axis(gap, i[:, None], -1)[:, 0], np.take_along_axis(strict, i[:, None], -1)[:, 0],
+                       {"token": i})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        i = witness["token"]
+        Q = precise_Q(x, ctx)
+        qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
+        top = ctx.max(row[i] for row in Q)
+        below = [row[i] for wk, row in zip(x.w, Q) if wk > 0]
+        strict = any(ctx.sign(top - v) == 1 for v in below)
+        return PreciseMargin(top - qi, strict, detail={"q(i)": fmt(ctx, qi), "max_k Q_k(i)": fmt(ctx, top)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        i = witness["token"]
+        return (f"the pooled probability of token {i}, q({i}) = {pm.detail['q(i)']}, is not below the most "
+                f"confident teacher's max_k Q_k({i}) = {pm.detail['max_k Q_k(i)']}: aggregation amplified it.")
+
+
+class CorIV12(Property):
+    """Safety inheritance: ``q(i) <= (1 - w_k*) max_{k != k*} Q_k(i) + w_k* Q_k*(i)``.
+
+    With one teacher the max over no teachers is taken as 0, so the bound reads ``q(i) <= Q_1(i)``.
+    """
+
+    id = "cor-IV.12"
+    title = "Corollary IV.12 (safety inheritance)"
+    reference = "Corollary IV.12, Sec. IV-D"
+    wording = "for every i and k*: q(i) <= (1 - w_k*) max_{k != k*} Q_k(i) + w_k* Q_k*(i)."
+
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        N, K, V = x.shape
+        Q = x.Q()
+        q = op.evaluate(x.P, x.T, x.w)
+        bounds = np.empty((N, K, V))
+        for k in range(K):
+            others = np.delete(Q, k, axis=1).max(axis=1) if K > 1 else np.zeros((N, V))
+            bounds[:, k] = (1 - x.w[:, [k]]) * others + x.w[:, [k]] * Q[:, k]
+        gap = (bounds - q[:, None, :]).reshape(N, K * V)
+        flat = gap.argmin(axis=-1)
+        return Margins(gap.min(axis=-1), np.zeros(N, bool), {"k": flat // V, "token": flat % V})
+
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        k, i = witness["k"], witness["token"]
+        Q = precise_Q(x, ctx)
+        qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
+        others = ctx.max(row[i] for j, row in enumerate(Q) if j != k) if x.K > 1 else ctx.num(0)
+        bound = ctx.num(1 - x.w[k]) * others + ctx.num(x.w[k]) * Q[k][i]
+        return PreciseMargin(bound - qi, False, detail={"q(i)": fmt(ctx, qi), "bound": fmt(ctx, bound)})
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        k, i = witness["k"], witness["token"]
+        return (f"with the safety teacher k* = {k}, q({i}) = {pm.detail['q(i)']} exceeds the bound "
+                f"(1 - w_k*) max_(k != k*) Q_k({i}) + w_k* Q_k*({i}) = {pm.detail['bound']}.")

@@ -1,0 +1,217 @@
+"""The :class:`Property` abstraction: one statement of the paper, checkable two ways.
+
+Every property gives a **margin**, a real number ``>= 0`` where the statement holds at an input
+and ``< 0`` where it fails (``= 0`` also fails a *strict* statement):
+
+* :meth:`Property.margins` — vectorised over a batch of float64 inputs, choosing the worst
+  witness (token, teacher pair, student...) per input. This is the search's hot path.
+* :meth:`Property.precise_margin` — the margin at one exact rational input and a fixed witness,
+  in a :mod:`~mtkd.operators.precision` context. This is what confirms and certifies.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from mtkd.operators import Operator
+from mtkd.operators.precision import HighPrecision
+from mtkd.operators.temperature import tau, tau_precise
+
+
+class Kind(str, Enum):
+    """Where a statement comes from; reports group rows by it."""
+
+    AXIOM = "axiom"
+    ASSUMPTION = "assumption"
+    DEFINITION = "definition"
+    THEOREM = "theorem"
+    FAMILY = "family"
+    """Quantifies over a set of operators (``thm-III.*``); checked by ``mtkd report``."""
+
+
+class PreciseKind(str, Enum):
+    """Which arithmetic the precise margin needs."""
+
+    VALUE = "value"
+    """A plain expression in ``q``: intervals certify its sign."""
+
+    DERIVATIVE = "derivative"
+    """A one-sided derivative: dual numbers over intervals certify its sign."""
+
+    LIMIT = "limit"
+    """A limit or a jump: high precision gives evidence, never a certificate."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """``N`` float64 inputs of one size: ``P`` ``(N, K, V)``, ``T`` ``(N, K)``, ``w`` ``(N, K)``."""
+
+    P: np.ndarray
+    T: np.ndarray
+    w: np.ndarray
+    generator: str = ""
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.P.shape  # type: ignore[return-value]
+
+    def Q(self) -> np.ndarray:
+        return tau(self.P, self.T)
+
+    def take(self, idx: np.ndarray | slice) -> "Batch":
+        return Batch(self.P[idx], self.T[idx], self.w[idx], self.generator)
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Per-input worst margins of a batch, whether that witness needs strictness, and the witness."""
+
+    values: np.ndarray
+    strict: np.ndarray
+    witness: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def witness_at(self, n: int) -> dict[str, Any]:
+        return {k: _plain(v[n]) for k, v in self.witness.items()}
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        return decimal_string(float(x))
+    return x
+
+
+def decimal_string(x: float) -> str:
+    """The shortest decimal that round-trips ``x``; from then on that decimal *is* the value."""
+    return repr(float(x))
+
+
+@dataclass(frozen=True)
+class ExactPoint:
+    """An exact rational input: rows of ``P`` and ``w`` sum to exactly one."""
+
+    P: tuple[tuple[Fraction, ...], ...]
+    T: tuple[Fraction, ...]
+    w: tuple[Fraction, ...]
+
+    @classmethod
+    def from_floats(cls, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> "ExactPoint":
+        return cls(tuple(simplex_point(row) for row in P), tuple(Fraction(decimal_string(t)) for t in T),
+                   simplex_point(w))
+
+    @classmethod
+    def from_strings(cls, P: Sequence[Sequence[str]], T: Sequence[str], w: Sequence[str]) -> "ExactPoint":
+        return cls(tuple(tuple(Fraction(x) for x in row) for row in P), tuple(Fraction(t) for t in T),
+                   tuple(Fraction(x) for x in w))
+
+    def strings(self) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...], tuple[str, ...]]:
+        return (tuple(tuple(fraction_string(x) for x in row) for row in self.P),
+                tuple(fraction_string(t) for t in self.T), tuple(fraction_string(x) for x in self.w))
+
+    def floats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (np.array([[float(x) for x in row] for row in self.P]), np.array([float(t) for t in self.T]),
+                np.array([float(x) for x in self.w]))
+
+    @property
+    def K(self) -> int:
+        return len(self.P)
+
+    @property
+    def V(self) -> int:
+        return len(self.P[0])
+
+
+def simplex_point(row: Sequence[float] | np.ndarray) -> tuple[Fraction, ...]:
+    """Round a float probability vector to decimals that sum to exactly one.
+
+    The largest entry absorbs the rounding so that no entry changes sign (zeros stay zeros).
+    """
+    vals = [Fraction(decimal_string(float(x))) if x != 0 else Fraction(0) for x in row]
+    top = max(range(len(vals)), key=lambda j: vals[j])
+    vals[top] += 1 - sum(vals)
+    return tuple(vals)
+
+
+def fraction_string(x: Fraction) -> str:
+    """Decimal notation when exact and short, else ``p/q``."""
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        s = format(Decimal(x.numerator) / Decimal(x.denominator), "f") if len(str(x.denominator)) < 60 else None
+        if s is not None and Fraction(s) == x:
+            return s
+    return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
+
+
+@dataclass(frozen=True)
+class PreciseMargin:
+    """The margin at one exact input, with the hypotheses that must hold (each must be > 0)."""
+
+    value: Any
+    strict: bool
+    hypotheses: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, str] = field(default_factory=dict)
+    """Human-readable values for the explanation (``q(i)`` before/after, the derivative...)."""
+
+
+class Property(ABC):
+    """One checkable statement. Subclasses set the class attributes and the two margins."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    reference: ClassVar[str]
+    wording: ClassVar[str]
+    """FORMALIZATION.md's statement, which is what is checked."""
+    kind: ClassVar[Kind] = Kind.THEOREM
+    precise_kind: ClassVar[PreciseKind] = PreciseKind.VALUE
+    float_bound: ClassVar[float] = 1e-9
+    """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""
+    open_only: ClassVar[bool] = False
+    needs_operator: ClassVar[bool] = True
+
+    @abstractmethod
+    def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
+        """Worst margin per input; raises ``OperatorFailure`` if the operator misbehaves."""
+
+    @abstractmethod
+    def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
+                       ctx: HighPrecision) -> PreciseMargin:
+        """The margin at an exact input and witness, in ``ctx`` arithmetic."""
+
+    def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        """One or two sentences a newcomer can read; subclasses specialise."""
+        details = ", ".join(f"{k} = {v}" for k, v in pm.detail.items())
+        return f"{self.title} fails at witness {dict(witness)}" + (f": {details}" if details else "")
+
+    def __repr__(self) -> str:
+        return f"<Property {self.id}>"
+
+
+# ---- helpers shared by the property modules --------------------------------------------------
+
+def precise_Q(x: ExactPoint, ctx: HighPrecision) -> list[list[Any]]:
+    return [tau_precise([ctx.num(p) for p in row], ctx.num(t), ctx) for row, t in zip(x.P, x.T)]
+
+
+def fmt(ctx: HighPrecision, v: Any) -> str:
+    return ctx.to_str(v, 12)
+
+
+def masked_min(values: np.ndarray, mask: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Min over ``axis`` of the entries where ``mask`` holds (``+inf`` if none) and its argmin."""
+    masked = np.where(mask, values, np.inf)
+    idx = masked.argmin(axis=axis)
+    return np.take_along_axis(masked, np.expand_dims(idx, axis), axis).squeeze(axis), idx
