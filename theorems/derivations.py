@@ -64,7 +64,7 @@ def _zero_based(expr: sp.Expr) -> sp.Expr:
                         lambda e: e.base[tuple(idx - 1 for idx in e.indices)])
 
 
-def _shift(expr: sp.Expr, concrete: sp.Expr) -> sp.Expr:
+def _shift(concrete: sp.Expr) -> sp.Expr:
     """``w + delta (e_k - e_k')`` at teachers ``k = 0, k' = 1`` of a concrete expression."""
     return concrete.subs({ox.w[0]: ox.w[0] + delta, ox.w[1]: ox.w[1] - delta}, simultaneous=True)
 
@@ -108,7 +108,7 @@ def _log_rate(op: ox.CanonicalOp) -> sp.Expr:
 def _first_token_derivative(op: ox.CanonicalOp, n_teachers: int, n_tokens: int) -> sp.Expr:
     """sympy's own ``d q(0)/d delta`` at delta = 0 for teachers ``k = 0, k' = 1``."""
     q0 = ox._operator_expr(op, n_teachers, n_tokens)[0]
-    return sp.diff(_shift(delta, q0), delta).subs(delta, 0)
+    return sp.diff(_shift(q0), delta).subs(delta, 0)
 
 
 def _illustration(op: ox.CanonicalOp) -> str:
@@ -137,7 +137,7 @@ def _axiom3_normalised(op: ox.CanonicalOp) -> Derivation:
     displayed = q(i) * (g.subs(j, i) - sp.Sum(q(j) * g, (j, 1, V)))
     # Check 1: the displayed g, instantiated at K = 3, matches d log m(j)/dδ computed by sympy.
     ms = [ox.unnormalised_expr(op, n_teachers, jj) for jj in range(n_tokens)]
-    g_sympy = [sp.diff(sp.log(_shift(delta, m)), delta).subs(delta, 0) for m in ms]
+    g_sympy = [sp.diff(sp.log(_shift(m)), delta).subs(delta, 0) for m in ms]
     g_shown = [_zero_based(g.subs({k: 1, k2: 2, j: jj + 1, K: n_teachers}).doit()) for jj in range(n_tokens)]
     rates_match = all(_is_zero(a - b) for a, b in zip(g_sympy, g_shown))
     # Check 2: sympy's derivative of the whole normalised operator equals the displayed formula.
