@@ -18,6 +18,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, ClassVar, Mapping, Sequence
 
+import mpmath
 import numpy as np
 
 from mtkd.operators import Operator
@@ -207,7 +208,9 @@ def precise_Q(x: ExactPoint, ctx: HighPrecision) -> list[list[Any]]:
 
 
 def fmt(ctx: HighPrecision, v: Any) -> str:
-    return ctx.to_str(v, 12)
+    """A readable value for explanations: the midpoint of an enclosure (the margin keeps the bounds)."""
+    lo, hi = ctx.bounds(v)
+    return mpmath.nstr((lo + hi) / 2, 12)
 
 
 def masked_min(values: np.ndarray, mask: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:

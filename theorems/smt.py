@@ -46,12 +46,12 @@ NOT_ENCODED: Mapping[str, str] = {
 # smt_properties) so that a reader can check that the claim covers what it says.
 _REDUCTION = {
     "axiom1": "", "axiom2": "", "axiom1-hull": "",
-    "axiom3": "token 0, teachers 0 -> 1 by neutrality/anonymity",
+    "axiom3": "token 0, k = 0, k2 = 1 by neutrality/anonymity",
     "assumption-L": "token 0 by neutrality",
     "def-IV.1": "token 0 by neutrality",
-    "prop-IV.11": "token 0 by neutrality",
+    "prop-IV.11": "token 0 by neutrality (free weights: teacher 0 attains the max by anonymity)",
     "cor-IV.12": "token 0 by neutrality",
-    "axiom5": "part (a), w = e_1 (teacher 1 by anonymity), G depends on (P, T) only through Q",
+    "axiom5": "part (a), w = e_0 (teacher 0 by anonymity), G depends on (P, T) only through Q",
 }
 
 
@@ -83,7 +83,7 @@ def _sizes(enc: Encoder, prop_id: str, max_k: int, max_v: int) -> list[Size] | N
         return [Size(K, None) for K in range(1, max_k + 1)]
     if prop_id not in BUILDERS:
         return None
-    if prop_id == "axiom5":  # weights are e_1 whatever the operator's weight restriction
+    if prop_id == "axiom5":  # weights are e_0 whatever the operator's weight restriction
         return sorted((Size(K, V) for K in range(1, max_k + 1) for V in vs), key=_cost)
     # K = 1 makes axiom3 vacuous (no second teacher) and assumption-L trivial (one weight).
     k_min = 2 if prop_id in ("axiom3", "assumption-L") else 1
@@ -148,6 +148,8 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
             queries.append({**size.to_json(), "stage": stage.note or "violation",
                             "status": out.status, "seconds": round(out.seconds, 3)})
             if out.status == "unsat":
+                if not stage.unsat_proves:
+                    continue
                 proved.append(size)
                 if stage.note:
                     notes.add(stage.note)
@@ -198,7 +200,7 @@ def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],
         where += ", only at w in {" + ", ".join(
             "(" + ",".join(str(x) for x in w) + ")" for w in fixed) + "}"
         if prop_id == "assumption-L":
-            where += " (identity checked on the segment to e_1 at lam = 1/2)"
+            where += " (identity checked on the segment to e_0 at lam = 1/2)"
     details = [d for d in (_REDUCTION.get(prop_id, ""), *sorted(notes)) if d]
     return (f"{where}, open domain, all T > 0 (bijection lemma), {enc.label}"
             + "".join(f", {d}" for d in details) + ", z3 unsat")

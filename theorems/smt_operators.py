@@ -202,6 +202,8 @@ class Encoder(ABC):
     """False when only fixed rational weights are algebraic (geometric, entropic)."""
     column_local: bool = False
     """True when ``q(i)`` depends on column ``i`` of ``Q`` only (no normalisation across tokens)."""
+    uses_weights: bool = True
+    """False when ``q`` ignores ``w``: one ``q`` then serves every weight vector of a query."""
 
     @abstractmethod
     def teachers(self, ctx: z3.Context, K: int, V: int,
@@ -255,6 +257,7 @@ class Max(Encoder):
     """``q ∝ max_k Q_k(i)``; weights are ignored, so every weight derivative is 0."""
 
     label = "max"
+    uses_weights = False
 
     def teachers(self, ctx, K, V, weight_vectors):
         return DirectTeachers(ctx, K, V)

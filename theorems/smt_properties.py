@@ -51,11 +51,16 @@ class Item:
 
 @dataclass
 class Stage:
-    """One z3 query; ``certify`` is None when a model only means "try the next stage"."""
+    """One z3 query; ``certify`` is None when a model only means "try the next stage".
+
+    ``unsat_proves`` is False for a stage that searches a *sufficient* condition for a
+    violation: its unsat only means "try the next stage".
+    """
 
     assertions: list[z3.BoolRef]
     note: str
     certify: Callable[[z3.ModelRef], Counterexample] | None
+    unsat_proves: bool = True
 
 
 def rat(x: Fraction) -> sympy.Rational:
@@ -76,6 +81,7 @@ class Setup:
                             if token0 and enc.column_local else
                             enc.teachers(self.ctx, K, V, vectors))
         self.cons: list[z3.BoolRef] = []
+        self._q_cache: list[z3.ArithRef] | None = None
 
     def weights(self, name: str = "w") -> list[Weight]:
         """The operator's weights: fixed rationals, or fresh variables on the simplex."""
@@ -86,8 +92,13 @@ class Setup:
         return w
 
     def q(self, w: Sequence[Weight], tag: str = "") -> list[z3.ArithRef]:
+        # Reusing q for weight-blind operators matters: with three copies of max's case split,
+        # z3 must first rediscover that they coincide, and times out at K = 4.
+        if not self.enc.uses_weights and self._q_cache is not None:
+            return self._q_cache
         q, cons = self.enc.aggregate(self.t, w, tag)
         self.cons += cons
+        self._q_cache = q
         return q
 
     def zmax(self, xs: Sequence[z3.ArithRef], name: str) -> z3.ArithRef:
@@ -185,16 +196,39 @@ def axiom2(s: Setup) -> list[Stage]:
 
 
 def axiom1_hull(s: Setup) -> list[Stage]:
-    """Stage 1 tries the witness ``lam = w``; stage 2 asks for a Farkas separating direction.
+    """Three stages: the witness ``lam = w``; a coordinate separation; a Farkas separation.
 
     ``q`` is outside conv(Q_1..Q_K) iff some ``y`` has ``y.q < min_k y.Q_k`` (Farkas), so a
     single existential query decides membership for every input at once: unsat proves it.
+    Its products ``y * Q`` are hard for nlsat, so the special case ``y = +-e_0`` (``q(0)``
+    outside ``[min_k Q_k(0), max_k Q_k(0)]``, linear in ``Q`` once ``q`` is known) is searched
+    first; its unsat proves nothing.
     """
     w = s.weights()
     q = s.q(w)
     witness_stage = Stage(
         s.assertions(z3.Or([q[i] != z3.Sum([zval(s.ctx, w[k]) * s.t.Q[k][i] for k in range(s.K)])
                             for i in range(s.V)])), "witness lam = w", None)
+
+    def items(c: Candidate) -> list[Item]:
+        yv = [rat(x) for x in c.extra["y"]]
+        c.extra["y"] = [fmt(x) for x in c.extra["y"]]
+        qe = exact_q(s.enc, c)
+        floor = min(sum(yi * rat(x) for yi, x in zip(yv, row)) for row in c.Q)
+        return [Item(sympy.Add(*[yi * x for yi, x in zip(yv, qe)]) - floor,
+                     {"hull": "y.q - min_k y.Q_k (Farkas: < 0 means q is not in conv(Q))"})]
+
+    s1 = Setup(s.enc, s.K, s.V, s.fixed_w)
+    w1 = s1.weights()
+    q1 = s1.q(w1)
+    above = z3.And([q1[0] > s1.t.Q[k][0] for k in range(s.K)])
+    below = z3.And([q1[0] < s1.t.Q[k][0] for k in range(s.K)])
+
+    def read_e0(model: z3.ModelRef, max_den: int | None) -> dict[str, Any]:
+        sign = -1 if z3.is_true(model.eval(above, True)) else 1
+        return {"y": [Fraction(sign * int(i == 0)) for i in range(s.V)]}
+    coordinate_stage = Stage(s1.assertions(z3.Or(above, below)), "coordinate separation",
+                             s1.certifier(w1, items, read_e0), unsat_proves=False)
 
     s2 = Setup(s.enc, s.K, s.V, s.fixed_w)
     w2 = s2.weights()
@@ -207,14 +241,8 @@ def axiom1_hull(s: Setup) -> list[Stage]:
 
     def read_y(model: z3.ModelRef, max_den: int | None) -> dict[str, Any]:
         return {"y": [snap(to_fraction(model.eval(x, True)), max_den) for x in y]}
-
-    def items(c: Candidate) -> list[Item]:
-        yv = [rat(x) for x in c.extra["y"]]
-        c.extra["y"] = [fmt(x) for x in c.extra["y"]]
-        qe = exact_q(s.enc, c)
-        floor = min(sum(yi * rat(x) for yi, x in zip(yv, row)) for row in c.Q)
-        return [Item(sympy.Add(*[yi * x for yi, x in zip(yv, qe)]) - floor, {"hull": "y.q - min_k y.Q_k"})]
-    return [witness_stage, Stage(s2.assertions(bad), "Farkas separation", s2.certifier(w2, items, read_y))]
+    return [witness_stage, coordinate_stage,
+            Stage(s2.assertions(bad), "Farkas separation", s2.certifier(w2, items, read_y))]
 
 
 def axiom3(s: Setup) -> list[Stage]:
@@ -295,8 +323,14 @@ def def_IV_1(s: Setup) -> list[Stage]:
 def prop_IV_11(s: Setup) -> list[Stage]:
     w = s.weights()
     q = s.q(w)
-    m = s.zmax([s.t.Q[k][0] for k in range(s.K)], "mx")
-    strict_premise = z3.Or([z3.And(zval(s.ctx, w[k]) > 0, s.t.Q[k][0] < m) for k in range(s.K)])
+    col = [s.t.Q[k][0] for k in range(s.K)]
+    if s.fixed_w is None:
+        # Anonymity: let teacher 0 attain the maximum at token 0 (no max auxiliary needed).
+        m = col[0]
+        s.cons += [m >= x for x in col[1:]]
+    else:
+        m = s.zmax(col, "mx")
+    strict_premise = z3.Or([z3.And(zval(s.ctx, w[k]) > 0, col[k] < m) for k in range(s.K)])
     bad = z3.And(q[0] >= m, z3.Or(q[0] > m, strict_premise))
 
     def items(c: Candidate) -> list[Item]:

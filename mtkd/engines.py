@@ -1,0 +1,64 @@
+"""The engines that decide a property, behind one small interface (one backend per engine).
+
+``symbolic`` and ``smt`` can *prove* within a scope but only know the built-in formulas;
+``search`` works on any operator but can only refute. :func:`run_engines` asks them in that
+order and keeps the most informative answer.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Callable, Protocol
+
+from mtkd.counterexamples import SearchConfig, search_property
+from mtkd.operators import Operator
+from mtkd.results import Result
+from mtkd.theorems import Property
+
+
+class Engine(str, Enum):
+    """Which engines ``mtkd verify --engine`` runs."""
+
+    ALL = "all"
+    """Symbolic and SMT first, then search for whatever is still open (and as a soundness check)."""
+
+    SYMBOLIC = "symbolic"
+    """sympy derivations; proofs for all K, V where every step was checked."""
+
+    SMT = "smt"
+    """z3 on polynomial encodings, bounded K and V."""
+
+    SEARCH = "search"
+    """Vectorised random search with certification; refutes, never proves."""
+
+
+class Backend(Protocol):
+    def __call__(self, op: Operator, prop: Property) -> Result | None: ...
+
+
+def symbolic_backend(op: Operator, prop: Property) -> Result | None:
+    if op.algebraic is None:
+        return None
+    from mtkd.theorems.derivations import symbolic_check
+
+    name, params = op.algebraic
+    return symbolic_check(name, params, prop.id)
+
+
+def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
+    def run(op: Operator, prop: Property) -> Result | None:
+        if op.algebraic is None:
+            return None
+        from mtkd.theorems.smt import smt_check
+
+        name, params = op.algebraic
+        return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
+
+    return run
+
+
+def search_backend(config: SearchConfig, progress: Callable[[int, float], None] | None = None) -> Backend:
+    def run(op: Operator, prop: Property) -> Result:
+        return search_property(op, prop, config, progress)
+
+    return run

@@ -1,0 +1,142 @@
+"""``verify``: check one operator against the catalogue and collect a :class:`Report`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from mtkd.counterexamples import SearchConfig
+from mtkd.errors import OperatorFailure
+from mtkd.operators import Operator
+from mtkd.results import Result, Verdict
+from mtkd.theorems import Property, resolve
+
+from .engines import Engine, search_backend, smt_backend, symbolic_backend
+
+PROOF_CHECK_FRACTION = 0.25
+"""Share of a property's search budget spent trying to refute what an engine proved."""
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """Everything that determines a run; with the same options the report is the same."""
+
+    seed: int = 0
+    budget: float = 30.0
+    """Search seconds for the whole run, shared by the properties (a cap; see max_inputs)."""
+    max_inputs: int = 6000
+    """Inputs per property: the reproducible amount of search work."""
+    engine: Engine = Engine.ALL
+    properties: tuple[str, ...] = ()
+    max_k: int = 4
+    max_v: int = 4
+    smt_time_limit: float = 10.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdicts on one operator, with what it offered and any soundness alarms."""
+
+    operator: str
+    seed: int
+    capabilities: tuple[str, ...]
+    limitations: tuple[str, ...]
+    results: tuple[Result, ...]
+    alarms: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        bad = {Verdict.REFUTED, Verdict.ERROR}
+        return 1 if self.alarms or any(r.verdict in bad for r in self.results) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operator": self.operator,
+            "seed": self.seed,
+            "capabilities": list(self.capabilities),
+            "limitations": list(self.limitations),
+            "alarms": list(self.alarms),
+            "options": dict(self.options),
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+ProgressFn = Callable[[str, int, float], None]
+
+
+def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
+           progress: ProgressFn | None = None) -> Report:
+    """Check ``op`` against the selected properties; never raises for operator misbehaviour."""
+    props = resolve(list(options.properties))
+    per_prop = options.budget / max(1, len(props))
+    results: list[Result] = []
+    alarms: list[str] = []
+    for prop in props:
+        result, alarm = _check(op, prop, options, per_prop, progress)
+        results.append(result)
+        if alarm:
+            alarms.append(alarm)
+    return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()), tuple(results), tuple(alarms),
+                  {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
+                   "max_k": options.max_k, "max_v": options.max_v})
+
+
+def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
+           progress: ProgressFn | None) -> tuple[Result, str | None]:
+    start = time.perf_counter()
+    decided: Result | None = None
+    notes: list[str] = []
+    provers = []
+    if options.engine in (Engine.ALL, Engine.SYMBOLIC):
+        provers.append(symbolic_backend)
+    if options.engine in (Engine.ALL, Engine.SMT):
+        provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
+    for backend in provers:
+        try:
+            r = backend(op, prop)
+        except OperatorFailure as failure:
+            return Result(prop.id, Verdict.ERROR, method="precise evaluation", message=str(failure)), None
+        if r is None:
+            continue
+        if r.verdict in (Verdict.PROVED, Verdict.REFUTED):
+            decided = r
+            break
+        notes.append(f"{r.method}: {r.verdict.value} ({r.message})")
+    if options.engine not in (Engine.ALL, Engine.SEARCH):
+        final = decided or Result(prop.id, Verdict.UNKNOWN, method=options.engine.value,
+                                  message="; ".join(notes) or f"the {options.engine.value} engine has no encoding "
+                                  "for this operator and property; try --engine search")
+        return replace(final, seconds=time.perf_counter() - start), None
+    if decided is not None and decided.verdict is Verdict.REFUTED:
+        return replace(decided, seconds=time.perf_counter() - start), None
+    proved = decided is not None
+    budget = seconds * (PROOF_CHECK_FRACTION if proved else 1.0)
+    config = SearchConfig(seed=options.seed, seconds=budget,
+                          max_inputs=int(options.max_inputs * (PROOF_CHECK_FRACTION if proved else 1.0)))
+    cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
+    found = search_backend(config, cb)(op, prop)
+    if proved:
+        assert decided is not None
+        if found.verdict is Verdict.REFUTED and found.certified and not _in_scope(decided, found, options):
+            # A proof for bounded sizes says nothing about larger ones: the counterexample stands.
+            return replace(found, message=found.message + f" ({decided.method} proved it only for {decided.scope}.)"), None
+        if found.verdict is Verdict.REFUTED and found.certified:
+            alarm = (f"SOUNDNESS ALARM on {prop.id}: {decided.method} reported 'proved' ({decided.scope}) but a "
+                     f"certified counterexample exists: {found.counterexample.explanation if found.counterexample else ''}"
+                     " This is a bug in the suite; please report it with this output.")
+            return replace(found, message=alarm + " " + found.message), alarm
+        check = f" Search found no counterexample either ({found.message})"
+        return replace(decided, message=decided.message + check, seconds=time.perf_counter() - start), None
+    if notes:
+        found = replace(found, message=found.message + " Provers: " + "; ".join(notes))
+    return replace(found, seconds=time.perf_counter() - start), None
+
+
+def _in_scope(proof: Result, found: Result, options: VerifyOptions) -> bool:
+    """Does the proof's scope cover the counterexample's size? Symbolic proofs cover all sizes."""
+    cx = found.counterexample
+    if cx is None or "smt" not in proof.method:
+        return True
+    return cx.K <= options.max_k and cx.V <= options.max_v
