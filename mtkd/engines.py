@@ -39,7 +39,7 @@ class Backend(Protocol):
 def symbolic_backend(op: Operator, prop: Property) -> Result | None:
     if op.algebraic is None:
         return None
-    from mtkd.theorems.derivations import symbolic_check
+    from mtkd.theorems.symbolic_verdicts import symbolic_check
 
     name, params = op.algebraic
     return symbolic_check(name, params, prop.id)

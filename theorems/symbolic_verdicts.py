@@ -27,6 +27,7 @@ _ALL_SIZES = "all K >= 1, V >= 2, open domain"
 _PROOFS: Mapping[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
     ("linear", "axiom3"): (_ALL_SIZES, ("axiom3",), ""),
     ("linear", "assumption-L"): (_ALL_SIZES, ("assumption-L",), ""),
+    ("linear", "assumption-L-separable"): (_ALL_SIZES, ("assumption-L",), " The separable form holds with f_k = identity."),
     ("linear", "thm-IV.2"): (
         "all K >= 1 (weights on the simplex, s >= 0)", ("thm-IV.2", "assumption-L"),
         " thm-IV.2 is operator-independent; it applies to this operator because assumption-L "
@@ -59,6 +60,6 @@ def symbolic_check(op_name: str, params: Mapping[str, float], prop_id: str) -> R
     ``None`` means "nothing proved symbolically", not "false". Unknown property ids raise
     ``KeyError`` listing the valid ones; unknown operators raise ``KeyError`` as well.
     """
-    if prop_id not in PROPERTY_IDS:
+    if prop_id not in PROPERTY_IDS and prop_id != "assumption-L-separable":
         raise KeyError(f"unknown property id {prop_id!r}; valid ids: {', '.join(PROPERTY_IDS)}")
     return _check(ox.canonical_operator(op_name, params), op_name, prop_id)
