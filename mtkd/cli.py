@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -101,3 +102,32 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
 
 verify_cmd.name = "verify"
 main.add_command(verify_cmd, "verify")
+
+
+@main.command("report")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
+              help="Directory for conformance.md and conformance.json.")
+@click.option("--operator", "operators", multiple=True, help="Operators to include (default: the built-ins).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+              help="Search seconds per operator.")
+@click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
+@click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
+@_guard
+def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str) -> None:
+    """Conformance matrix of every built-in operator (or the given ones), written to OUT."""
+    from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
+
+    specs = operators or DEFAULT_OPERATORS
+    for spec in specs:
+        load_operator(spec)  # fail fast, before minutes of work, on a bad spec
+    options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine))
+    err.print(f"mtkd report: {len(specs)} operators, seed {seed}, engine {engine}")
+    with err.status("") as status:
+        data = build(tuple(specs), options, lambda spec: status.update(f"verifying {spec}"))
+    for path in write(data, out):
+        click.echo(f"wrote {path}")
+    for r in data["reports"]:
+        for alarm in r.alarms:
+            err.print(f"[bold red]!!! {alarm}[/]")
+    sys.exit(1 if any(r.alarms for r in data["reports"]) else 0)

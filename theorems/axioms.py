@@ -227,10 +227,11 @@ class Axiom4(Property):
 
     Along a direction ``d`` the change ``|G(x + eps d) - G(x)|`` is measured at two steps; a jump
     is a change above the tolerance that does not shrink. Confirmation repeats this at 60 digits
-    with far smaller steps (``1e-20``, ``1e-30``). ``P`` and ``T`` move *relatively*
+    with far smaller steps (``1e-20``, ``1e-30``). ``P``, ``T`` and ``w`` move *relatively*
     (``p -> p (1 + eps r)``): ``tau`` is smooth in ``log p`` but only Hölder with exponent ``1/T`` in
-    ``p`` near zero, which an additive step would mistake for a jump. So zeros stay zeros: the
-    closed domain's boundary is not probed here.
+    ``p`` near zero, and a power mean with ``alpha < 0`` has Lipschitz constant ``~ 1/Q_k(i)`` in a
+    weight that is zero, both of which an additive step mistakes for a jump. So zeros (of ``P``
+    and of ``w``) stay zeros: jumps exactly on the boundary are not probed here.
     """
 
     id = "axiom4"
@@ -246,28 +247,30 @@ class Axiom4(Property):
         N, K, V = x.shape
         rP = rng.standard_normal((N, K, V))
         rT = rng.standard_normal((N, K))
-        w2 = rng.dirichlet(np.ones(K), size=N)
+        rw = rng.standard_normal((N, K))
         q0 = op.evaluate(x.P, x.T, x.w)
         changes = []
         for eps in (1e-8, 1e-12):
             P = x.P * (1 + eps * rP)
-            q = op.evaluate(P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), x.w + eps * (w2 - x.w))
+            w = x.w * (1 + eps * rw)
+            q = op.evaluate(P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), w / w.sum(-1, keepdims=True))
             changes.append(np.abs(q - q0).max(axis=-1))
         return Margins(_jump_margin(changes[0], changes[1], self._tol), np.zeros(N, bool),
-                       {"P_rate": rP, "T_rate": rT, "w_to": w2})
+                       {"P_rate": rP, "T_rate": rT, "w_rate": rw})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: HighPrecision) -> PreciseMargin:
         rP = [[Fraction(v) for v in row] for row in witness["P_rate"]]
         rT = [Fraction(v) for v in witness["T_rate"]]
-        w2 = [Fraction(v) for v in witness["w_to"]]
+        rw = [Fraction(v) for v in witness["w_rate"]]
         q0 = op.evaluate_precise(x.P, x.T, x.w, ctx)
         changes = []
         for eps in (Fraction(1, 10**20), Fraction(1, 10**30)):
             P = [[p * (1 + eps * r) for p, r in zip(row, rate)] for row, rate in zip(x.P, rP)]
             P = [[p / sum(row) for p in row] for row in P]
             T = [t * (1 + eps * r) for t, r in zip(x.T, rT)]
-            w = [a + eps * (b - a) for a, b in zip(x.w, w2)]
+            w = [a * (1 + eps * r) for a, r in zip(x.w, rw)]
+            w = [a / sum(w) for a in w]
             q = op.evaluate_precise(P, T, w, ctx)
             changes.append(max(abs(a - b) for a, b in zip(q, q0)))
         return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6))), False,
