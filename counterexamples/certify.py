@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import mpmath
 import numpy as np
 
 from mtkd.errors import OperatorFailure
@@ -103,9 +104,19 @@ def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
 def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: HighPrecision,
                     certified: bool, certificate: str) -> Counterexample:
     P, T, w = x.strings()
-    return Counterexample(P, T, w, witness=dict(witness), margin=ctx.to_str(pm.value, 20),
+    return Counterexample(P, T, w, witness=dict(witness), margin=margin_string(ctx, pm.value),
                           precision=ctx.name, certified=certified, certificate=certificate,
                           explanation=prop.explain(pm, witness))
+
+
+def margin_string(ctx: HighPrecision, value: Any) -> str:
+    """The margin as a decimal string (the JSON contract), with the sign that was established.
+
+    For an enclosure this is its upper end: the exact margin is at most this number, so a
+    negative string is itself a rigorous bound (the full enclosure is in ``certificate``).
+    """
+    _, hi = ctx.bounds(value)
+    return mpmath.nstr(hi, 20)
 
 
 def certify_candidate(op: Operator, prop: Property, P: np.ndarray, T: np.ndarray, w: np.ndarray,
