@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import math
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -118,6 +119,8 @@ def _from_builtin(spec: str, name: str, tail: str, time_limit: float) -> Operato
             params[key] = float(value)
         except ValueError:
             raise OperatorLoadError(f"Operator {spec!r}: parameter {key}={value!r} is not a number.") from None
+        if not math.isfinite(params[key]):
+            raise OperatorLoadError(f"Operator {spec!r}: parameter {key}={value!r} must be a finite number.")
     try:
         instance = cls(**params)
     except ValueError as exc:
