@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from mtkd.counterexamples import SearchConfig, search_property
 from mtkd.operators import Operator
-from mtkd.results import Result
+from mtkd.results import Result, Verdict
 from mtkd.theorems import Property
 
 
@@ -49,8 +49,10 @@ def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
     def run(op: Operator, prop: Property) -> Result | None:
         if op.algebraic is None:
             return None
-        from mtkd.theorems.smt import smt_check
+        from mtkd.theorems.smt import OUTSIDE_THEORY, smt_check
 
+        if prop.id in OUTSIDE_THEORY:
+            return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=OUTSIDE_THEORY[prop.id])
         name, params = op.algebraic
         return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
 
