@@ -1,27 +1,43 @@
-"""Vectorised random search for counterexamples, with certification of every find.
+"""Counterexample search: random batches alternating with guided refinement, in seeded streams.
 
-The search visits input sizes in a fixed cycle and draws batches from the generators; every
-input whose float64 margin looks violated becomes a candidate, worst first, and only a
-candidate that survives :mod:`~mtkd.counterexamples.certify` is reported. The order of
-everything is fixed by the seed; an input quota (``max_inputs``) makes the amount of work
-reproducible, while the time budget is only a safety net (the result says which one ended it).
+A search runs ``streams`` independent streams, each seeded from ``(seed, property id, stream)``.
+A stream works in *steps*: one random batch from the generators, then (unless that batch already
+gave a certified counterexample) a guided refinement (:mod:`~mtkd.counterexamples.guided`)
+started from the batch's best inputs. Every input whose float64 margin looks violated becomes a
+candidate, worst first, and only a candidate that survives
+:mod:`~mtkd.counterexamples.certify` is reported.
+
+**Determinism.** Every step of every stream evaluates the same number of inputs, so the first
+find is the lowest ``(step, stream)`` pair whichever way the streams are scheduled: one process
+runs them round-robin, ``workers > 1`` processes run them side by side (work after the winning
+step is discarded). The result is therefore identical for any number of workers; only the time
+budget, a safety net behind the input quota, can end a run at a machine-dependent point (the
+message says which one ended it).
+
+The winner is then *polished* (guided descent from the find, to report the worst margin seen)
+and *shrunk* (:mod:`~mtkd.counterexamples.shrink`) to a minimal certified counterexample.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import pickle
+import queue
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
-from mtkd.results import Result, Verdict
-from mtkd.theorems import Batch, Margins, Property
+from mtkd.results import Counterexample, Result, Verdict
+from mtkd.theorems import Batch, ExactPoint, Margins, Property
 
 from .certify import Outcome, certify_candidate
 from .generators import DEFAULT_SIZES, generate
+from .guided import GuidedConfig, refine
 
 CANDIDATE_SLACK = 1e-12
 """With a precise form, anything this close to violation is worth an exact look."""
@@ -31,14 +47,22 @@ CANDIDATES_PER_BATCH = 3
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """How much to search and where."""
+    """How much to search and where. The result depends on these, never on ``workers``."""
 
     seed: int = 0
     seconds: float = 5.0
     max_inputs: int = 6000
+    """Inputs over all streams: the reproducible amount of work."""
     batch: int = 64
     sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES
     stop_at_first: bool = True
+    guided: bool = True
+    """Alternate random batches with guided refinement (else: random batches only)."""
+    streams: int = 2
+    workers: int = 1
+    """Processes running the streams; any value gives the same result."""
+    shrink_seconds: float = 4.0
+    """Time for shrinking the find to a minimal counterexample (0: keep it as found)."""
 
 
 @dataclass
@@ -51,6 +75,23 @@ class SearchStats:
     first_certified_at: float | None = None
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """How one stream ended: at a find or error (``step`` set), or with its quota or time spent."""
+
+    index: int
+    steps: int
+    step: int | None
+    outcome: Outcome | None
+    error: str | None
+    elapsed: float
+    best: float
+    candidates: int
+    rejected: int
+    generators: frozenset[str]
+    ended_by: str
+
+
 ProgressFn = Callable[[int, float], None]
 
 
@@ -61,58 +102,237 @@ def is_candidate(m: Margins, slack: float) -> np.ndarray:
 def search_property(op: Operator, prop: Property, config: SearchConfig,
                     progress: ProgressFn | None = None,
                     batches: Callable[[np.random.Generator], Batch] | None = None) -> Result:
-    """Random search for a certified counterexample to ``prop``; the verdict is never ``proved``."""
-    rng = np.random.default_rng([config.seed, _stable_hash(prop.id)])
+    """Search for a certified counterexample to ``prop``; the verdict is never ``proved``.
+
+    ``batches`` replaces the random generators (a custom input distribution). A refuted result
+    carries the shrunk counterexample, and in ``extra`` the worst violation found (``worst``),
+    ``time_to_first_certified`` (seconds) and the input count.
+    """
+    start = time.monotonic()
+    plan = _Plan.of(op, config)
+    ends = _run_streams(op, prop, config, plan, start, progress, batches)
+    winner = min((e for e in ends if e.step is not None), key=lambda e: (e.step, e.index), default=None)
+    if config.stop_at_first or winner is None or winner.error is not None:
+        inputs = plan.inputs_until(winner, ends)
+    else:
+        inputs = sum(e.steps for e in ends) * plan.step_inputs
+        winner = min((e for e in ends if e.outcome is not None), key=lambda e: (_rank(e.outcome), e.index))
+    elapsed = time.monotonic() - start
+    if winner is not None and winner.error is not None:
+        return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config),
+                      message=winner.error, seconds=elapsed)
+    candidates = sum(e.candidates for e in ends)
+    rejected = sum(e.rejected for e in ends)
+    if winner is None:
+        ended_by = "time budget" if any(e.ended_by == "time budget" for e in ends) else "input quota"
+        generators = sorted({g for e in ends for g in e.generators})
+        return Result(prop.id, Verdict.NOT_REFUTED, method=plan.method, scope=_scope(config),
+                      message=(f"{inputs} inputs ({ended_by}), generators: {', '.join(generators)}; "
+                               f"{candidates} float64 candidates, all rejected as round-off by "
+                               f"{'interval / 50-digit re-evaluation' if op.precise_func else 'the float64 round-off bound'}."),
+                      seconds=elapsed, extra={"inputs": inputs})
+    assert winner.outcome is not None and winner.outcome.counterexample is not None
+    found = winner.outcome.counterexample
+    worst = polish(op, prop, found, np.random.default_rng([config.seed, _stable_hash(prop.id), 10**6]))
+    minimal = found
+    if config.shrink_seconds > 0:
+        from .shrink import shrink  # shrink imports this module's neighbours; keep the import local
+
+        minimal = shrink(op, prop, found, seconds=config.shrink_seconds)
+    return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
+                  scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
+                  counterexample=minimal,
+                  message=f"{minimal.explanation} Found after {inputs} inputs in {winner.elapsed:.2f} s; "
+                          f"{rejected} round-off candidates rejected.",
+                  seconds=time.monotonic() - start,
+                  extra={"inputs": inputs, "time_to_first": round(winner.elapsed, 3),
+                         "time_to_first_certified": round(winner.elapsed, 3) if found.certified else None,
+                         "found_size": [found.K, found.V], "worst": worst.to_json()})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The per-step shape of a search, identical in every stream."""
+
+    batch: int
+    guided: GuidedConfig | None
+    steps: int
+
+    @classmethod
+    def of(cls, op: Operator, config: SearchConfig) -> "_Plan":
+        # A per-input operator is called in a Python loop: smaller batches keep steps short.
+        batch = config.batch if op.batched_func is not None else max(4, config.batch // 8)
+        guided = None
+        if config.guided:
+            guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8)
+        step = batch + (guided.inputs() if guided else 0)
+        steps = max(1, -(-config.max_inputs // (step * config.streams)))
+        return cls(batch, guided, steps)
+
+    @property
+    def step_inputs(self) -> int:
+        return self.batch + (self.guided.inputs() if self.guided else 0)
+
+    @property
+    def method(self) -> str:
+        return "search (random + guided)" if self.guided else "search (random)"
+
+    def inputs_until(self, winner: StreamEnd | None, ends: list[StreamEnd]) -> int:
+        """Inputs evaluated up to the winning step in round-robin order (all of them if none won)."""
+        if winner is None:
+            return sum(e.steps for e in ends) * self.step_inputs
+        assert winner.step is not None
+        done = sum(min(e.steps, winner.step + (1 if e.index <= winner.index else 0)) for e in ends)
+        return done * self.step_inputs
+
+
+def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float,
+            batches: Callable[[np.random.Generator], Batch] | None) -> Iterator[tuple[float, StreamEnd | None]]:
+    """Run one stream step by step; yields the step's best margin, and the end record when done."""
+    rng = np.random.default_rng([config.seed, _stable_hash(prop.id), index])
     stats = SearchStats()
-    start = time.perf_counter()
-    batch_size = config.batch if op.batched_func is not None else max(4, config.batch // 8)
     slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
-    best: tuple[float, Outcome] | None = None
-    ended_by = "input quota"
-    while stats.inputs < config.max_inputs:
-        if time.perf_counter() - start > config.seconds:
-            ended_by = "time budget"
+    best_margin = np.inf
+    kept: tuple[int, float, Outcome] | None = None
+
+    def end(step: int | None, outcome: Outcome | None, error: str | None, ended_by: str, at: float) -> StreamEnd:
+        return StreamEnd(index, stats.batches, step, outcome, error, at, best_margin, stats.candidates,
+                         stats.rejected, frozenset(stats.generators), ended_by)
+
+    for step in range(plan.steps):
+        if time.monotonic() - start > config.seconds:
             break
-        K, V = config.sizes[stats.batches % len(config.sizes)]
-        x = batches(rng) if batches is not None else generate(rng, batch_size, K, V)
+        K, V = config.sizes[(index + step * config.streams) % len(config.sizes)]
         stats.batches += 1
-        stats.inputs += len(x.P)
-        stats.generators.add(x.generator.split("/")[0])
         try:
+            x = batches(rng) if batches is not None else generate(rng, plan.batch, K, V)
+            stats.generators.add(x.generator.split("/")[0])
             m = prop.margins(op, x, rng)
+            best_margin = min(best_margin, _finite_min(m))
             found = _certify_batch(op, prop, x, m, slack, stats)
+            if (found is None or not found.counterexample.certified) and plan.guided is not None:
+                y, my = refine(op, prop, x, m, rng, plan.guided)
+                best_margin = min(best_margin, _finite_min(my))
+                found = _best(found, _certify_batch(op, prop, y, my, slack, stats))
         except OperatorFailure as failure:
-            return Result(prop.id, Verdict.ERROR, method="search", scope=_scope(config),
-                          message=str(failure), seconds=time.perf_counter() - start)
-        if progress is not None:
-            progress(stats.inputs, float(np.min(m.values)) if len(m.values) else np.inf)
+            yield best_margin, end(step, None, str(failure), "error", time.monotonic() - start)
+            return
         if found is not None:
-            elapsed = time.perf_counter() - start
-            stats.first_certified_at = stats.first_certified_at or elapsed
-            if best is None or _rank(found) < _rank(best[1]):
-                best = (elapsed, found)
             if config.stop_at_first:
-                break
-    elapsed = time.perf_counter() - start
-    if best is not None:
-        cx = best[1].counterexample
-        assert cx is not None
-        return Result(prop.id, Verdict.REFUTED, certified=cx.certified, method="search (random)",
-                      scope=f"found at K={cx.K}, V={cx.V}", counterexample=cx,
-                      message=f"{cx.explanation} Found after {stats.inputs} inputs in {elapsed:.2f} s; "
-                              f"{stats.rejected} round-off candidates rejected.",
-                      seconds=elapsed, extra={"inputs": stats.inputs, "time_to_first": round(best[0], 3)})
-    return Result(prop.id, Verdict.NOT_REFUTED, method="search (random)", scope=_scope(config),
-                  message=(f"{stats.inputs} inputs ({ended_by}), generators: {', '.join(sorted(stats.generators))}; "
-                           f"{stats.candidates} float64 candidates, all rejected as round-off by "
-                           f"{'interval / 50-digit re-evaluation' if op.precise_func else 'the float64 round-off bound'}."),
-                  seconds=elapsed, extra={"inputs": stats.inputs})
+                yield best_margin, end(step, found, None, "find", time.monotonic() - start)
+                return
+            if kept is None or _rank(found) < _rank(kept[2]):
+                kept = (step, time.monotonic() - start, found)
+        yield best_margin, None
+    ended_by = "time budget" if stats.batches < plan.steps else "input quota"
+    if kept is not None:
+        yield best_margin, end(kept[0], kept[2], None, ended_by, kept[1])
+    else:
+        yield best_margin, end(None, None, None, ended_by, time.monotonic() - start)
+
+
+def _run_streams(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
+                 progress: ProgressFn | None,
+                 batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
+    if config.workers > 1 and config.streams > 1 and batches is None and _picklable(op, prop):
+        return _run_parallel(op, prop, config, plan, start, progress)
+    return _run_round_robin(op, prop, config, plan, start, progress, batches)
+
+
+def _run_round_robin(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
+                     progress: ProgressFn | None,
+                     batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
+    live = {i: _stream(op, prop, config, plan, i, start, batches) for i in range(config.streams)}
+    ends: dict[int, StreamEnd] = {}
+    best = np.inf
+    stepped = 0
+    while live:
+        for i in sorted(live):
+            margin, done = next(live[i])
+            best = min(best, margin)
+            stepped += 1
+            if done is not None:
+                ends[i] = done
+                del live[i]
+        if progress is not None:
+            progress(stepped * plan.step_inputs, best)
+        if config.stop_at_first and any(e.step is not None for e in ends.values()):
+            # Streams not yet finished lost this round (lower (step, stream) already won).
+            for i, gen in live.items():
+                gen.close()
+                ends[i] = StreamEnd(i, min(plan.steps, max(e.steps for e in ends.values())), None, None, None,
+                                    0.0, np.inf, 0, 0, frozenset(), "superseded")
+            live = {}
+    return [ends[i] for i in sorted(ends)]
+
+
+# ---- parallel streams --------------------------------------------------------------------------
+
+_PROGRESS: Any = None
+
+
+def _init_worker(q: Any) -> None:
+    global _PROGRESS
+    _PROGRESS = q
+
+
+def _worker(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float) -> StreamEnd:
+    for step, (margin, done) in enumerate(_stream(op, prop, config, plan, index, start, None)):
+        if _PROGRESS is not None:
+            _PROGRESS.put((index, step + 1, margin))
+        if done is not None:
+            return done
+    raise AssertionError("a stream always ends with a record")
+
+
+def _run_parallel(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
+                  progress: ProgressFn | None) -> list[StreamEnd]:
+    # fork: the children inherit user-file operator modules, which pickling refers to by name.
+    ctx = multiprocessing.get_context("fork")
+    events = ctx.Queue() if progress is not None else None
+    steps = [0] * config.streams
+    best = np.inf
+    with ProcessPoolExecutor(max_workers=min(config.workers, config.streams), mp_context=ctx,
+                             initializer=_init_worker, initargs=(events,)) as pool:
+        futures = [pool.submit(_worker, op, prop, config, plan, i, start) for i in range(config.streams)]
+        while not all(f.done() for f in futures):
+            if events is None:
+                time.sleep(0.02)
+                continue
+            try:
+                i, n, margin = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            steps[i], best = n, min(best, margin)
+            progress(sum(steps) * plan.step_inputs, best)  # type: ignore[misc]
+        return [f.result() for f in futures]
+
+
+def _picklable(op: Operator, prop: Property) -> bool:
+    try:
+        pickle.dumps((op, prop))
+        return True
+    except Exception:  # noqa: BLE001 - lambdas and local closures cannot cross processes
+        return False
+
+
+# ---- candidates ---------------------------------------------------------------------------------
+
+def _finite_min(m: Margins) -> float:
+    v = m.values[np.isfinite(m.values)]
+    return float(v.min()) if len(v) else np.inf
 
 
 def _rank(o: Outcome) -> tuple[int, int]:
     cx = o.counterexample
     assert cx is not None
     return (0 if cx.certified else 1, cx.K * cx.V)
+
+
+def _best(a: Outcome | None, b: Outcome | None) -> Outcome | None:
+    if a is None or b is None:
+        return a or b
+    return b if _rank(b) < _rank(a) else a
 
 
 def _certify_batch(op: Operator, prop: Property, x: Batch, m: Margins, slack: float,
@@ -133,6 +353,36 @@ def _certify_batch(op: Operator, prop: Property, x: Batch, m: Margins, slack: fl
     return fallback
 
 
+def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Generator,
+           config: GuidedConfig = GuidedConfig(parents=1, children=32, generations=12)) -> Counterexample:
+    """Guided descent from a find; the most violated certified point seen (``cx`` if none beats it)."""
+    P, T, w = ExactPoint.from_strings(cx.P, cx.T, cx.w).floats()
+    x = Batch(P[None], T[None], w[None], "polish")
+    try:
+        m = prop.margins(op, x, rng)
+        y, my = refine(op, prop, x, m, rng, config)
+    except OperatorFailure:
+        return cx
+    if not my.values[0] < m.values[0]:
+        return cx
+    slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
+    found = _certify_batch(op, prop, y, my, slack, SearchStats())
+    if found is None or found.counterexample is None or found.counterexample.certified < cx.certified:
+        return cx
+    return found.counterexample if margin_value(found.counterexample) < margin_value(cx) else cx
+
+
+def margin_value(cx: Counterexample) -> float:
+    """The margin as a float: an enclosure's upper end (``[lo, hi]``) or the plain number."""
+    text = cx.margin.strip()
+    if text.startswith("["):
+        text = text.strip("[]").split(",")[-1]
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def _scope(config: SearchConfig) -> str:
     ks = sorted({k for k, _ in config.sizes})
     vs = sorted({v for _, v in config.sizes})
@@ -145,3 +395,4 @@ def _stable_hash(text: str) -> int:
     for ch in text.encode():
         h = (h * 131 + ch) % (2**31)
     return h
+
