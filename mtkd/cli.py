@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,14 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mtkd.errors import MtkdError
-from mtkd.format import Format, render
-from mtkd.operators import BUILTINS, load_operator
-from mtkd.theorems import FAMILY_IDS, PROPERTIES
-from mtkd.verify import VerifyOptions, verify
+from mtkd.format import Format, dumps, render
+from mtkd.operators import BUILTINS, Operator, load_operator
+from mtkd.theorems import FAMILY_IDS, PROPERTIES, get_property
+from mtkd.verify import Report, VerifyOptions, verify
 
 from .engines import Engine
 
 err = Console(stderr=True)
+
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,13 +86,21 @@ def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:
 @click.option("--call-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds one operator call may take before it counts as hung.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+              help="Processes for the search; the report is the same for any value.")
+@click.option("--save", is_flag=True, help="Save every certified counterexample to the corpus.")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
+              help="Corpus directory to replay first and --save into (default: the committed corpus).")
+@click.option("--no-corpus", is_flag=True, help="Do not replay saved counterexamples first.")
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
-               engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str) -> None:
+               engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, workers: int, save: bool,
+               corpus_dir: str, no_corpus: bool) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
     op = load_operator(operator, time_limit=call_timeout)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
-                            properties=properties, max_k=max_k, max_v=max_v)
+                            properties=properties, max_k=max_k, max_v=max_v, workers=workers,
+                            corpus=None if no_corpus else corpus_dir)
     if fmt == Format.TEXT.value:
         err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}")
         bar, update = _progress()
@@ -96,8 +108,19 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
             report = verify(op, options, update)
     else:
         report = verify(op, options)
+    if save:
+        _save(op, report, seed, corpus_dir)
     click.echo(render(report, Format(fmt)))
     sys.exit(report.exit_code)
+
+
+def _save(op: Operator, report: Report, seed: int, corpus_dir: str) -> None:
+    from mtkd.counterexamples.corpus import DEFAULT_DIR, save
+
+    for r in report.results:
+        if r.counterexample is not None and r.certified and r.method != "corpus replay":
+            path = save(op, get_property(r.property), r.counterexample, seed, Path(corpus_dir) if corpus_dir else DEFAULT_DIR)
+            err.print(f"saved {path}", highlight=False)
 
 
 verify_cmd.name = "verify"
@@ -131,3 +154,96 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
         for alarm in r.alarms:
             err.print(f"[bold red]!!! {alarm}[/]")
     sys.exit(1 if any(r.alarms for r in data["reports"]) else 0)
+
+
+@main.command("search")
+@click.argument("operator")
+@click.argument("property_id", metavar="PROPERTY", type=click.Choice(list(PROPERTIES)))
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds to hunt (a cap; --max-inputs fixes the reproducible amount of work).")
+@click.option("--max-inputs", type=click.IntRange(min=1), default=400_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--k", "k", type=click.IntRange(1, 64), default=None, help="Fix the number of teachers.")
+@click.option("--v", "v", type=click.IntRange(2, 100_000), default=None, help="Fix the vocabulary size.")
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+              help="Processes; the result is the same for any value.")
+@click.option("--call-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
+@click.option("--save", is_flag=True, help="Save the certified counterexample to the corpus.")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
+              help="Corpus directory for --save (default: the committed corpus).")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
+@_guard
+def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
+               v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str) -> None:
+    """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
+
+    Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
+    """
+    from mtkd.counterexamples import SearchConfig, search_property
+    from mtkd.counterexamples.generators import DEFAULT_SIZES
+
+    op = load_operator(operator, time_limit=call_timeout)
+    prop = get_property(property_id)
+    sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
+    config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,
+                          stop_at_first=True)
+    bar = Progress(TextColumn(f"{prop.id:<16}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                   console=err, transient=True, disable=fmt != Format.TEXT.value)
+    task = bar.add_task("", total=budget, info="")
+    t0 = time.monotonic()
+
+    def update(inputs: int, best: float) -> None:
+        spent = time.monotonic() - t0
+        bar.update(task, completed=min(spent, budget),
+                   info=f"{inputs} inputs, best margin {best:.3g}, {max(0.0, budget - spent):.1f} s left")
+
+    with bar:
+        result = search_property(op, prop, config, update)
+    report = Report(op.spec, seed, op.capabilities, tuple(op.limitations()), (result,), (),
+                    {"budget": budget, "max_inputs": max_inputs, "engine": "search",
+                     "sizes": [list(s) for s in sizes] if k or v else "default"})
+    if save and result.counterexample is not None and result.certified:
+        from mtkd.counterexamples.corpus import DEFAULT_DIR, save as save_entry
+
+        path = save_entry(op, prop, result.counterexample, seed, Path(corpus_dir) if corpus_dir else DEFAULT_DIR)
+        err.print(f"saved {path}", highlight=False)
+    if fmt == Format.JSON.value:
+        out = report.to_json()
+        out["time_to_first_certified"] = result.extra.get("time_to_first_certified")
+        click.echo(dumps(out))
+    else:
+        click.echo(render(report, Format(fmt)))
+    sys.exit(report.exit_code)
+
+
+def _sizes(k: int | None, v: int | None, default: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """--k/--v fix one or both dimensions; the other keeps its default cycle."""
+    ks = [k] if k else sorted({kk for kk, _ in default})
+    vs = [v] if v else sorted({vv for _, vv in default})
+    return [(kk, vv) for vv in vs for kk in ks]
+
+
+@main.command("replay")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def replay_cmd(files: tuple[str, ...]) -> None:
+    """Re-decide saved counterexample FILEs: does each violation still stand?
+
+    Exit code 0 when all stand, 1 when any no longer does, 2 when a file is unreadable or names an
+    unknown operator or property (the other files are still replayed).
+    """
+    from mtkd.counterexamples.corpus import replay
+
+    code = 0
+    for name in files:
+        try:
+            r = replay(Path(name))
+        except MtkdError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            code = 2
+            continue
+        mark = "stands" if r.stands else "NO LONGER STANDS"
+        assert r.entry is not None
+        click.echo(f"{name}: {r.entry.operator} / {r.entry.property}: {mark} — {r.message}")
+        if not r.stands and code == 0:
+            code = 1
+    sys.exit(code)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from mtkd.counterexamples import SearchConfig
-from mtkd.errors import OperatorFailure
+from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
 from mtkd.theorems import Property, resolve
@@ -32,6 +33,11 @@ class VerifyOptions:
     max_k: int = 4
     max_v: int = 4
     smt_time_limit: float = 10.0
+    workers: int = 1
+    """Processes for the search streams; the report does not depend on it."""
+    corpus: str | None = ""
+    """Directory of saved counterexamples replayed before anything else ("": the committed corpus,
+    None: do not replay)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
 def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
            progress: ProgressFn | None) -> tuple[Result, str | None]:
     start = time.perf_counter()
+    if options.corpus is not None and options.engine in (Engine.ALL, Engine.SEARCH):
+        known = replay_corpus(op, prop, options.corpus)
+        if known is not None:
+            return replace(known, seconds=time.perf_counter() - start), None
     decided: Result | None = None
     notes: list[str] = []
     provers = []
@@ -114,7 +124,8 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     proved = decided is not None
     budget = seconds * (PROOF_CHECK_FRACTION if proved else 1.0)
     config = SearchConfig(seed=options.seed, seconds=budget,
-                          max_inputs=int(options.max_inputs * (PROOF_CHECK_FRACTION if proved else 1.0)))
+                          max_inputs=int(options.max_inputs * (PROOF_CHECK_FRACTION if proved else 1.0)),
+                          workers=options.workers)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
     found = search_backend(config, cb)(op, prop)
     if proved:
@@ -132,6 +143,26 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     if notes:
         found = replace(found, message=found.message + " Provers: " + "; ".join(notes))
     return replace(found, seconds=time.perf_counter() - start), None
+
+
+def replay_corpus(op: Operator, prop: Property, directory: str = "") -> Result | None:
+    """A refutation from a saved counterexample of ``(op, prop)`` that still certifies, if any."""
+    from mtkd.counterexamples.corpus import DEFAULT_DIR, entries_for, replay_entry
+
+    for path, entry in entries_for(op.spec, Path(directory) if directory else DEFAULT_DIR):
+        if entry.property != prop.id:
+            continue
+        try:
+            got = replay_entry(entry, op, path)
+        except (MtkdError, OperatorFailure):
+            continue  # a stale or broken file must not stop verification; 'mtkd replay' reports it
+        cx = entry.counterexample
+        if got.stands and cx.certified:
+            return Result(prop.id, Verdict.REFUTED, certified=True, method="corpus replay",
+                          scope=f"saved counterexample at K={cx.K}, V={cx.V}", counterexample=cx,
+                          message=f"{cx.explanation} Replayed from {path.name} ({got.message.split(':')[0]}).",
+                          extra={"corpus_file": path.name, "time_to_first_certified": 0.0})
+    return None
 
 
 def _in_scope(proof: Result, found: Result, options: VerifyOptions) -> bool:

@@ -1,0 +1,198 @@
+"""The counterexample corpus: one JSON file per certified counterexample, replayable forever.
+
+A file records the operator spec, the property id, the exact input and witness (strings), the
+margin and certificate it had when saved, the seed and the tool version. :func:`replay`
+re-decides it with :func:`~mtkd.counterexamples.certify.check_exact`; ``mtkd verify`` replays the
+saved entries of an operator before searching, so a known refutation is instant.
+
+>>> import json, tempfile, pathlib
+>>> bad = pathlib.Path(tempfile.mkdtemp()) / "x.json"
+>>> _ = bad.write_text(json.dumps({"format": 1, "operator": "linear", "property": "axiom1"}))
+>>> load_entry(bad)
+Traceback (most recent call last):
+...
+mtkd.errors.CorruptCounterexampleError: Counterexample file ... lacks the field 'P' ...
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from mtkd.errors import CorruptCounterexampleError, MtkdError
+from mtkd.operators import Operator, load_operator
+from mtkd.results import Counterexample
+from mtkd.theorems import ExactPoint, Property, get_property
+
+from .certify import check_exact
+from .search import margin_value
+
+DEFAULT_DIR = Path(__file__).parent / "corpus"
+FORMAT = 1
+
+
+def tool_version() -> str:
+    try:
+        return importlib.metadata.version("mtkd-verify")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One saved counterexample."""
+
+    operator: str
+    property: str
+    counterexample: Counterexample
+    seed: int | None = None
+    version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "operator": self.operator, "property": self.property, "seed": self.seed,
+                "tool_version": self.version, **self.counterexample.to_json()}
+
+
+def file_name(operator: str, prop: str) -> str:
+    """``power:alpha=-1`` + ``axiom3`` -> ``power_alpha=-1__axiom3.json`` (one file per pair)."""
+    slug = re.sub(r"[^A-Za-z0-9=.+-]+", "_", operator).strip("_")
+    return f"{slug}__{prop}.json"
+
+
+def save(op: Operator, prop: Property, cx: Counterexample, seed: int | None,
+         directory: Path = DEFAULT_DIR) -> Path:
+    """Write (or overwrite) the corpus file for ``(op, prop)``; return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / file_name(op.spec, prop.id)
+    entry = Entry(op.spec, prop.id, cx, seed, tool_version())
+    path.write_text(json.dumps(entry.to_json(), indent=2) + "\n")
+    return path
+
+
+def load_entry(path: Path) -> Entry:
+    """Parse a corpus file; every missing or mistyped field is a :class:`CorruptCounterexampleError`."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise CorruptCounterexampleError(f"Counterexample file {str(path)!r} cannot be read: {exc.strerror}.") from None
+    except json.JSONDecodeError as exc:
+        raise CorruptCounterexampleError(
+            f"Counterexample file {str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+            f"{exc.colno}). Restore it from version control or re-create it with 'mtkd search ... --save'.") from None
+    if not isinstance(data, dict):
+        raise CorruptCounterexampleError(f"Counterexample file {str(path)!r} holds a {type(data).__name__}, "
+                                         "not a JSON object.")
+
+    def field(name: str, kind: type | tuple[type, ...], what: str) -> Any:
+        if name not in data:
+            raise CorruptCounterexampleError(
+                f"Counterexample file {str(path)!r} lacks the field {name!r} ({what}). Restore it from version "
+                "control or re-create it with 'mtkd search ... --save'.")
+        if not isinstance(data[name], kind):
+            raise CorruptCounterexampleError(
+                f"Counterexample file {str(path)!r}: field {name!r} should be {what}, found "
+                f"{json.dumps(data[name])[:80]}.")
+        return data[name]
+
+    operator = field("operator", str, "an operator spec such as 'power:alpha=2'")
+    prop = field("property", str, "a property id such as 'axiom3'")
+    P = field("P", list, "a list of rows of exact numbers as strings")
+    T = field("T", list, "a list of temperatures as strings")
+    w = field("w", list, "a list of weights as strings")
+    witness = field("witness", dict, "an object holding the property's witness")
+    margin = field("margin", str, "the margin as a string")
+    certified = field("certified", bool, "true or false")
+    certificate = field("certificate", str, "a string")
+    rows = [r for r in P if isinstance(r, list)]
+    if len(rows) != len(P) or not P or not all(len(r) == len(P[0]) for r in rows):
+        raise CorruptCounterexampleError(f"Counterexample file {str(path)!r}: field 'P' must be a non-empty list "
+                                         "of rows of equal length.")
+    for name, vals in (("P", [v for r in rows for v in r]), ("T", T), ("w", w)):
+        _check_numbers(path, name, vals)
+    if len(T) != len(P) or len(w) != len(P):
+        raise CorruptCounterexampleError(
+            f"Counterexample file {str(path)!r}: fields 'T' and 'w' need one entry per teacher (row of 'P'): "
+            f"{len(P)} rows, {len(T)} temperatures, {len(w)} weights.")
+    cx = Counterexample(tuple(tuple(r) for r in rows), tuple(T), tuple(w), witness=witness, margin=margin,
+                        precision=str(data.get("precision", "")), certified=certified, certificate=certificate,
+                        explanation=str(data.get("explanation", "")))
+    seed = data.get("seed")
+    return Entry(operator, prop, cx, seed if isinstance(seed, int) else None, str(data.get("tool_version", "")))
+
+
+def _check_numbers(path: Path, name: str, vals: list[Any]) -> None:
+    for v in vals:
+        try:
+            if not isinstance(v, str):
+                raise ValueError
+            Fraction(v)
+        except (ValueError, ZeroDivisionError):
+            raise CorruptCounterexampleError(
+                f"Counterexample file {str(path)!r}: field {name!r} holds {json.dumps(v)}, which is not an exact "
+                "number written as a string (like \"0.25\" or \"1/3\").") from None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The verdict of re-deciding one file."""
+
+    path: Path
+    stands: bool
+    message: str
+    entry: Entry | None = None
+
+
+def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-")) -> Replay:
+    """Re-decide ``entry``; it stands if it is still a counterexample, certified if it was."""
+    op = op or load_operator(entry.operator)
+    prop = get_property(entry.property)
+    cx = entry.counterexample
+    try:
+        x = ExactPoint.from_strings(cx.P, cx.T, cx.w)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise CorruptCounterexampleError(f"Counterexample file {str(path)!r}: {exc}.") from None
+    if any(sum(row) != 1 for row in x.P) or sum(x.w) != 1 or any(v < 0 for row in x.P for v in row) \
+            or any(v < 0 for v in x.w) or any(t <= 0 for t in x.T):
+        return Replay(path, False, "the input is not admissible: rows of P and w must be non-negative and sum to "
+                                   "exactly 1, temperatures positive (was the file hand-edited?)", entry)
+    if prop.open_only and any(v == 0 for row in x.P for v in row):
+        return Replay(path, False, f"{prop.id} is stated on the open domain but P has a zero entry", entry)
+    try:
+        outcome = check_exact(op, prop, x, cx.witness, margin_value(cx))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise CorruptCounterexampleError(
+            f"Counterexample file {str(path)!r}: field 'witness' does not fit property {prop.id} "
+            f"({type(exc).__name__}: {exc}).") from None
+    got = outcome.counterexample
+    if got is None:
+        return Replay(path, False, f"no longer a counterexample: {outcome.reason}", entry)
+    if cx.certified and not got.certified:
+        return Replay(path, False, f"still violated but no longer certified ({got.certificate})", entry)
+    return Replay(path, True, f"stands ({got.precision}, margin {got.margin}): {got.explanation}", entry)
+
+
+def replay(path: Path) -> Replay:
+    """Load and re-decide one file; bad files raise a :class:`~mtkd.errors.MtkdError`."""
+    entry = load_entry(path)
+    try:
+        return replay_entry(entry, path=path)
+    except MtkdError as exc:
+        raise type(exc)(f"Counterexample file {str(path)!r}: {exc}") from None
+
+
+def entries_for(spec: str, directory: Path = DEFAULT_DIR) -> list[tuple[Path, Entry]]:
+    """Readable corpus entries saved for operator ``spec`` (unreadable files are skipped here)."""
+    out = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            entry = load_entry(path)
+        except CorruptCounterexampleError:
+            continue
+        if entry.operator == spec:
+            out.append((path, entry))
+    return out
