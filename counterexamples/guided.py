@@ -20,7 +20,7 @@ matters when ``V`` is large.
 >>> op, prop = load_operator("geometric"), get_property("prop-IV.11")
 >>> x = generate(rng, 16, 2, 3)
 >>> start = prop.margins(op, x, rng).values.min()
->>> y, m = refine(op, prop, x, prop.margins(op, x, rng), rng)
+>>> y, m, sigma = refine(op, prop, x, prop.margins(op, x, rng), rng)
 >>> bool(m.values.min() <= start)
 True
 """
@@ -36,10 +36,17 @@ from mtkd.operators import Operator
 
 from .generators import FLOOR
 
-LOG_T_RANGE = (np.log(1e-6), np.log(1e6))
-"""Temperatures stay within the range the generators use; beyond it float64 tau saturates."""
+LOG_T_RANGE = (np.log(0.05), np.log(20.0))
+"""Refined temperatures stay moderate: with ``p >= GUIDED_FLOOR`` no ``Q`` entry underflows to an
+exact zero, which would be a margin-0 plateau the descent cannot leave. Extreme temperatures
+are the random generators' job."""
 
 LOG_FLOOR = float(np.log(FLOOR))
+
+GUIDED_FLOOR = 1e-9
+"""Refined teachers keep every probability above this. A margin that is a minimum over tokens
+(``axiom1``, ``axiom2``) otherwise "improves" forever by driving some unrelated token towards
+zero; tinier probabilities are the random generators' job."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class GuidedConfig:
     """Initial step in logit / log-temperature units."""
 
     def inputs(self) -> int:
-        return self.parents * self.children * self.generations
+        return self.parents * (1 + self.children * self.generations)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class Coordinates:
 
     def batch(self, generator: str) -> Batch:
         P = _softmax(self.L)
-        P = np.maximum(P, FLOOR)
+        P = np.maximum(P, GUIDED_FLOOR)
         P = P / P.sum(-1, keepdims=True)
         T = np.exp(np.clip(self.logT, *LOG_T_RANGE))
         return Batch(P, T, _softmax(self.u), generator)
@@ -111,20 +118,23 @@ def _mutate(c: Coordinates, sigma: np.ndarray, rng: np.random.Generator) -> Coor
 
 
 def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Generator,
-           config: GuidedConfig = GuidedConfig()) -> tuple[Batch, Margins]:
+           config: GuidedConfig = GuidedConfig(), sigma: np.ndarray | None = None
+           ) -> tuple[Batch, Margins, np.ndarray]:
     """Descend the margin from the ``parents`` best inputs of ``x``; return the final parents.
 
-    Exactly ``config.inputs()`` operator inputs are evaluated whatever happens, so that a run's
-    amount of work (and therefore its result) depends only on the seed. Raises
+    ``sigma`` continues an earlier refinement of the same parents (their step sizes, returned
+    third). Exactly ``config.inputs()`` operator inputs are evaluated whatever happens, so that a
+    run's amount of work (and therefore its result) depends only on the seed. Raises
     ``OperatorFailure`` if the operator misbehaves on a refined input.
     """
     order = np.argsort(_score(m), kind="stable")[: config.parents]
     parents = Coordinates.of(x.take(order))
-    best = _score(m)[order]
-    best_m = _take(m, order)
-    P = len(order)
-    sigma = np.full(P, config.sigma)
     generator = f"guided<{x.generator}>"
+    # Re-evaluate: decoding clamps the start into the refined region (floor, temperature range).
+    best_m = prop.margins(op, parents.batch(generator), rng)
+    best = _score(best_m)
+    P = len(order)
+    sigma = np.full(P, config.sigma) if sigma is None else np.asarray(sigma)[order]
     for _ in range(config.generations):
         rep = np.repeat(np.arange(P), config.children)
         kids = _mutate(parents.take(rep), sigma[rep], rng)
@@ -135,14 +145,29 @@ def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Ge
         flat = np.arange(P) * config.children + pick
         improved = ks[np.arange(P), pick] < best
         # 1/5th rule: widen after a success, narrow after a failure (bounded both ways).
-        sigma = np.clip(np.where(improved, sigma * 1.5, sigma * 0.6), 1e-4, 8.0)
+        sigma = np.clip(np.where(improved, sigma * 1.5, sigma * 0.6), 1e-7, 8.0)
         winners = kids.take(flat)
         parents = Coordinates(np.where(improved[:, None, None], winners.L, parents.L),
                               np.where(improved[:, None], winners.logT, parents.logT),
                               np.where(improved[:, None], winners.u, parents.u))
         best = np.where(improved, ks[np.arange(P), pick], best)
         best_m = _merge(best_m, _take(km, flat), improved)
-    return parents.batch(generator), best_m
+    return parents.batch(generator), best_m, sigma
+
+
+def top(x: Batch, m: Margins, n: int) -> tuple[Batch, Margins]:
+    """The ``n`` inputs of ``x`` with the lowest margins (stable order)."""
+    order = np.argsort(_score(m), kind="stable")[:n]
+    return x.take(order), _take(m, order)
+
+
+def concat(a: tuple[Batch, Margins], b: tuple[Batch, Margins]) -> tuple[Batch, Margins]:
+    """Two same-size batches with their margins as one."""
+    (x, m), (y, n) = a, b
+    keys = m.witness.keys() & n.witness.keys()
+    return (Batch(np.concatenate([x.P, y.P]), np.concatenate([x.T, y.T]), np.concatenate([x.w, y.w]), y.generator),
+            Margins(np.concatenate([m.values, n.values]), np.concatenate([m.strict, n.strict]),
+                    {k: np.concatenate([np.asarray(m.witness[k]), np.asarray(n.witness[k])]) for k in keys}))
 
 
 def _take(m: Margins, idx: np.ndarray) -> Margins:

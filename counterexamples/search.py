@@ -37,7 +37,7 @@ from mtkd.theorems import Batch, ExactPoint, Margins, Property
 
 from .certify import Outcome, certify_candidate
 from .generators import DEFAULT_SIZES, generate
-from .guided import GuidedConfig, refine
+from .guided import GuidedConfig, concat, refine, top
 
 CANDIDATE_SLACK = 1e-12
 """With a precise form, anything this close to violation is worth an exact look."""
@@ -50,8 +50,8 @@ class SearchConfig:
     """How much to search and where. The result depends on these, never on ``workers``."""
 
     seed: int = 0
-    seconds: float = 5.0
-    max_inputs: int = 6000
+    seconds: float = 10.0
+    max_inputs: int = 60_000
     """Inputs over all streams: the reproducible amount of work."""
     batch: int = 64
     sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES
@@ -194,6 +194,7 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
     slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
     best_margin = np.inf
     kept: tuple[int, float, Outcome] | None = None
+    archive = _Archive(plan.guided) if plan.guided is not None else None
 
     def end(step: int | None, outcome: Outcome | None, error: str | None, ended_by: str, at: float) -> StreamEnd:
         return StreamEnd(index, stats.batches, step, outcome, error, at, best_margin, stats.candidates,
@@ -211,7 +212,8 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
             best_margin = min(best_margin, _finite_min(m))
             found = _certify_batch(op, prop, x, m, slack, stats)
             if (found is None or not found.counterexample.certified) and plan.guided is not None:
-                y, my = refine(op, prop, x, m, rng, plan.guided)
+                archive.add(x, m)
+                y, my = archive.refine(op, prop, rng, x.shape[1:], step % 2 == 0)
                 best_margin = min(best_margin, _finite_min(my))
                 found = _best(found, _certify_batch(op, prop, y, my, slack, stats))
         except OperatorFailure as failure:
@@ -264,6 +266,40 @@ def _run_round_robin(op: Operator, prop: Property, config: SearchConfig, plan: _
                                     0.0, np.inf, 0, 0, frozenset(), "superseded")
             live = {}
     return [ends[i] for i in sorted(ends)]
+
+
+class _Archive:
+    """The best inputs seen so far for each size, with their step sizes: refinement resumes there.
+
+    A step's guided phase resumes either the current size's descent or the descent of the size
+    whose elites are closest to a violation, instead of restarting from scratch.
+    """
+
+    def __init__(self, config: GuidedConfig) -> None:
+        self.config = config
+        self.elites: dict[tuple[int, int], tuple[Batch, Margins, np.ndarray]] = {}
+
+    def add(self, x: Batch, m: Margins) -> None:
+        size = x.shape[1:]
+        fresh = np.full(len(x.P), self.config.sigma)
+        if size in self.elites:
+            ex, em, es = self.elites[size]
+            x, m = concat((ex, em), (x, m))
+            fresh = np.concatenate([es, fresh])
+        order = np.argsort(np.where(np.isfinite(m.values), m.values, np.inf), kind="stable")[: self.config.parents]
+        y, my = top(x, m, self.config.parents)
+        self.elites[size] = (y, my, fresh[order])
+
+    def refine(self, op: Operator, prop: Property, rng: np.random.Generator,
+               current: tuple[int, int], explore: bool) -> tuple[Batch, Margins]:
+        # Alternate: resume the current size, or the size closest to a violation. The latter
+        # alone would favour large V for margins that are a minimum over tokens (~1/V). Dict
+        # order is insertion order, so ties go to the size seen first: deterministic.
+        size = current if explore else min(self.elites, key=lambda s: _finite_min(self.elites[s][1]))
+        x, m, sigma = self.elites[size]
+        y, my, sigma = refine(op, prop, x, m, rng, self.config, sigma)
+        self.elites[size] = (y, my, sigma)
+        return y, my
 
 
 # ---- parallel streams --------------------------------------------------------------------------
@@ -360,7 +396,7 @@ def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Gene
     x = Batch(P[None], T[None], w[None], "polish")
     try:
         m = prop.margins(op, x, rng)
-        y, my = refine(op, prop, x, m, rng, config)
+        y, my, _ = refine(op, prop, x, m, rng, config)
     except OperatorFailure:
         return cx
     if not my.values[0] < m.values[0]:

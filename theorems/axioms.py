@@ -30,8 +30,9 @@ class Axiom1(Property):
         q = op.evaluate(x.P, x.T, x.w)
         low, token = q.min(axis=-1), q.argmin(axis=-1)
         off = -np.abs(q.sum(axis=-1) - 1.0)
-        # Allow the float64 round-off of a V-term sum before calling a sum "not one".
-        off = np.where(-off <= 4 * q.shape[-1] * np.finfo(float).eps, 0.0, off)
+        # Allow the float64 round-off of a V-term sum before calling a sum "not one"; such a sum
+        # is no constraint (+inf), so the margin keeps min q's slope for guided search.
+        off = np.where(-off <= 4 * q.shape[-1] * np.finfo(float).eps, np.inf, off)
         values = np.minimum(low, off)
         return Margins(values, np.zeros(len(values), bool), {"token": np.where(low <= off, token, -1)})
 
@@ -183,6 +184,13 @@ class Axiom3(Property):
                 q2 = op.evaluate(x.P, x.T, w2)
                 # Second-order one-sided difference: the weight may not move the other way.
                 D = (4 * q1 - q2 - 3 * q0) / (2 * h[:, None])
+                if op.precise_func is None:
+                    # Nothing re-checks a float64-only candidate exactly, so its margin must be
+                    # an upper bound: add the round-off (64 ulp per evaluation, 8 evaluations'
+                    # worth) that the quotient can carry. It grows like 1/h, which matters when
+                    # w_k2 is tiny and so is the step (w_k2 = 5e-16 gave D = -1.8 for linear).
+                    scale = np.maximum(np.maximum(np.abs(q0), np.abs(q1)), np.abs(q2))
+                    D = D + 8 * 64 * np.finfo(float).eps * scale / (2 * h[:, None])
                 m, i = masked_min(D, active[:, None] & (Q[:, k, :] > Q[:, k2, :]))
                 better = m < best
                 best = np.where(better, m, best)
