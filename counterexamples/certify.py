@@ -42,7 +42,8 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
     """Decide whether ``prop`` fails at the exact point ``x`` with ``witness``."""
     if op.precise_func is None:
         return _float_only(op, prop, x, witness, float_margin)
-    if prop.precise_kind is not PreciseKind.LIMIT:
+    kind = prop.kind_at(witness)
+    if kind is not PreciseKind.LIMIT:
         for dps in CERTIFY_DIGITS:
             ctx = Interval(dps)
             try:
@@ -62,7 +63,7 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                 return Outcome(_counterexample(prop, x, witness, pm, ctx, True,
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
             return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off")
-    ctx = HighPrecision(CONFIRM_DIGITS if prop.precise_kind is not PreciseKind.LIMIT else 60)
+    ctx = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else 60)
     try:
         pm = prop.precise_margin(op, x, witness, ctx)
     except OperatorFailure:
@@ -75,7 +76,7 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
         return Outcome(None, "witness hypothesis fails at the exact point")
     # Without intervals only an *exact* zero (a derivative the input never reached) shows strictness.
     if pm.value < -threshold or (pm.strict and pm.value == 0):
-        what = "limit evidence" if prop.precise_kind is PreciseKind.LIMIT else "confirmation"
+        what = "limit evidence" if kind is PreciseKind.LIMIT else "confirmation"
         return Outcome(_counterexample(prop, x, witness, pm, ctx, False,
                                        f"{what} at {ctx.dps} digits (mpmath): margin {ctx.to_str(pm.value, 12)}; "
                                        "not interval-certified"), "confirmed")

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import Derivative, HighPrecision
+from mtkd.operators.precision import Derivative, HighPrecision, UndecidedError
 
 from .property import (Batch, ExactPoint, Kind, Margins, PreciseKind, PreciseMargin, Property, fmt,
                        masked_min, precise_Q)
@@ -309,6 +309,11 @@ class Axiom5(Property):
     float_bound = 1e-9
     _tol = 1e-6
 
+    def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
+        # (b) compares the pool at two finite temperatures with its limit: evidence, not a proof
+        # (a weight of 1e-200 makes the pool converge only at T_k ~ 1e-200).
+        return PreciseKind.LIMIT if str(witness.get("part", "a")).startswith("b") else PreciseKind.VALUE
+
     @staticmethod
     def limit_teacher(p: np.ndarray, part: str) -> np.ndarray:
         """The uniform vector (``T -> inf``) or the uniform vector on ``argmax p`` (``T -> 0``)."""
@@ -365,14 +370,22 @@ class Axiom5(Property):
             Qki = precise_Q(x, ctx)[k][i]
             return PreciseMargin(-abs(gi - Qki), False,
                                  detail={f"G(P,T,e_{k})({i})": fmt(ctx, gi), f"tau_T{k}(p_{k})({i})": fmt(ctx, Qki)})
+        if ctx.certifying:
+            # (b) is a limit: enclosures at two finite temperatures prove nothing about T_k -> 0+
+            # or inf. Decline, so that certification falls back to uncertified evidence.
+            raise UndecidedError("axiom5 (b) is a limit; interval arithmetic cannot certify it")
         lim = self.limit_teacher(np.array([float(v) for v in x.P[k]]), part)
         exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
         P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))
         T_lim = tuple(Fraction(1) if j == k else t for j, t in enumerate(x.T))
         target = op.evaluate_precise(P_lim, T_lim, x.w, ctx)
+        # Extreme relative to the smallest positive weight: a teacher with weight 1e-205 reaches
+        # its limit only once T_k << w_k (geometric: Q_k^w_k), so fixed 1e-20 / 1e-40 would
+        # mistake slow convergence for none (a certified "refutation" of geometric did).
+        scale = min([Fraction(1)] + [wj for wj in x.w if wj > 0])
         changes = []
-        for t in ((Fraction(10**20), Fraction(10**40)) if part == "b-inf"
-                  else (Fraction(1, 10**20), Fraction(1, 10**40))):
+        for t in ((Fraction(10**20) / scale, Fraction(10**40) / scale) if part == "b-inf"
+                  else (scale / 10**20, scale / 10**40)):
             T = tuple(t if j == k else tj for j, tj in enumerate(x.T))
             q = op.evaluate_precise(x.P, T, x.w, ctx)
             changes.append(max(abs(a - b) for a, b in zip(q, target)))

@@ -183,6 +183,10 @@ class Property(ABC):
     open_only: ClassVar[bool] = False
     needs_operator: ClassVar[bool] = True
 
+    def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
+        """The arithmetic this witness's margin needs; a property mixing parts may override."""
+        return self.precise_kind
+
     @abstractmethod
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         """Worst margin per input; raises ``OperatorFailure`` if the operator misbehaves."""
