@@ -178,8 +178,18 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
         + "; ".join(f"{s.describe()} ({r})" for s, r in failed.items()))
     if prop_id == "thm-IV.2":
         message += "; operator-independent, it applies to an operator only where assumption-L holds"
+    # "complete" tells the orchestrator whether this settles the property in its scope: not when
+    # sizes are missing, when weights were fixed (the property quantifies over all w), or for
+    # axiom5, whose encoding covers part (a) only.
+    partial = [why for why, applies in (
+        ("some sizes were not proved", len(proved) < len(sizes)),
+        ("proved only at fixed weights", any(s.w is not None for s in proved) and prop_id != "axiom5"),
+        ("part (a) only; the temperature limits of part (b) are left to search", prop_id == "axiom5"),
+    ) if applies]
     return Result(prop_id, Verdict.PROVED, certified=False, method=METHOD, scope=scope,
-                  message=message, seconds=seconds, extra={"queries": queries})
+                  message=message, seconds=seconds,
+                  extra={"queries": queries, "complete": not partial, "partial": partial,
+                         "proved_sizes": [[s.K, s.V] for s in proved]})
 
 
 def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],
