@@ -1,0 +1,133 @@
+"""The loader: the three spec forms, what it detects, and a one-paragraph error for each mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtkd.errors import OperatorLoadError
+from mtkd.operators import load_operator, wrap_callable
+
+P = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+T = np.array([1.0, 2.0])
+W = np.array([0.25, 0.75])
+
+
+def _linear(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    Q = P ** (1 / T[:, None])
+    return w @ (Q / Q.sum(axis=1, keepdims=True))
+
+
+def test_builtin_spec_with_parameters() -> None:
+    op = load_operator("power:alpha=0.5")
+    assert op.spec == "power:alpha=0.5"
+    assert op.algebraic == ("power", {"alpha": 0.5})
+    assert op.capabilities == ("single", "batched", "precise", "symbolic")
+    assert op.limitations() == []
+    # The parameter reaches the formula: alpha = 0.5 differs from the default alpha = 2.
+    default = load_operator("power")
+    assert default.algebraic == ("power", {"alpha": 2.0})
+    Q = P ** (1 / T[:, None])
+    Q /= Q.sum(axis=1, keepdims=True)
+    half = (W @ np.sqrt(Q)) ** 2
+    assert np.allclose(op.func(P, T, W), half / half.sum(), rtol=1e-12)
+    assert not np.allclose(default.func(P, T, W), op.func(P, T, W))
+    assert load_operator("entropic:beta=0.25").algebraic == ("entropic", {"beta": 0.25})
+
+
+def test_builtin_time_limit_is_passed_on() -> None:
+    assert load_operator("linear", time_limit=0.7).time_limit == 0.7
+
+
+def test_module_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = user_ops.parent / "userpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "pools.py").write_text(user_ops.read_text())
+    monkeypatch.syspath_prepend(str(user_ops.parent))
+    op = load_operator("userpkg.pools:good")
+    assert op.spec == "userpkg.pools:good"
+    assert op.capabilities == ("single",)
+    assert op.algebraic is None
+    assert op.description == "A plain linear pool, float64 only."
+    assert len(op.limitations()) == 3
+    assert np.allclose(op.func(P, T, W), _linear(P, T, W), rtol=1e-12)
+
+
+def test_file_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    op = load_operator(f"{user_ops}:good")
+    assert op.capabilities == ("single",)
+    assert np.allclose(op.evaluate(P[None], T[None], W[None])[0], _linear(P, T, W), rtol=1e-12)
+    monkeypatch.chdir(user_ops.parent)
+    assert np.allclose(load_operator("user_ops.py:good").func(P, T, W), _linear(P, T, W), rtol=1e-12)
+
+
+def test_wrap_callable_detects_optional_forms() -> None:
+    class Both:
+        def __call__(self, P, T, w):
+            return _linear(P, T, w)
+
+        def batched(self, P, T, w):
+            return np.stack([_linear(*x) for x in zip(P, T, w)])
+
+        precise = None  # present but not callable: not a precise form
+
+    op = wrap_callable(Both(), "both")
+    assert op.capabilities == ("single", "batched")
+    assert op.precise_func is None
+    assert any("no precise form" in note for note in op.limitations())
+
+
+def _error(spec: str) -> str:
+    with pytest.raises(OperatorLoadError) as info:
+        load_operator(spec)
+    message = str(info.value)
+    assert "\n\n" not in message and "Traceback" not in message
+    assert info.value.exit_code == 2
+    return message
+
+
+def test_unknown_operator_names_the_builtins() -> None:
+    message = _error("nonsense")
+    for name in ("linear", "geometric", "power", "entropic", "max", "mtkd list"):
+        assert name in message
+
+
+def test_missing_attribute_lists_what_the_module_defines(user_ops: Path) -> None:
+    message = _error(f"{user_ops}:nope")
+    assert "'nope'" in message
+    assert "good" in message and "returns_nan" in message
+
+
+def test_not_callable_class_and_bad_signature(user_ops: Path) -> None:
+    assert "not callable" in _error(f"{user_ops}:NOT_CALLABLE")
+    assert "is a class" in _error(f"{user_ops}:NotAnInstance")
+    message = _error(f"{user_ops}:two_args")
+    assert "op(P, T, w)" in message and "(P, T)" in message
+
+
+def test_import_errors(user_ops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = user_ops.parent / "broken_ops.py"
+    message = _error(f"{broken}:f")
+    assert "ImportError" in message and "broken on purpose" in message
+    monkeypatch.syspath_prepend(str(user_ops.parent))
+    assert "broken on purpose" in _error("broken_ops:f")
+    message = _error("no_such_module_mtkd_test:f")
+    assert "ModuleNotFoundError" in message
+    assert "does not exist" in _error(str(user_ops.parent / "missing.py") + ":f")
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("power:alpha=x", "is not a number"),
+    ("power:gamma=1", "alpha"),
+    ("power:alpha", "not a parameter"),
+    ("entropic:beta=-2", "beta > -1"),
+    ("entropic:beta=-1", "beta > -1"),
+    ("power:alpha=nan", "finite"),
+    ("power:alpha=inf", "finite"),
+    ("linear:alpha=1", "none"),
+])
+def test_bad_parameters(spec: str, fragment: str) -> None:
+    assert fragment in _error(spec)
