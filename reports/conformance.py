@@ -23,6 +23,7 @@ from mtkd.operators import Operator, load_operator
 from mtkd.operators.precision import HighPrecision
 from mtkd.results import Verdict
 from mtkd.theorems import AXIOMS, ExactPoint, PROPERTIES
+from mtkd.theorems.statements import render as render_statement
 from mtkd.verify import Report, VerifyOptions, verify
 
 DEFAULT_OPERATORS: tuple[str, ...] = (
@@ -126,7 +127,7 @@ def render(data: dict[str, Any]) -> str:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(markdown=markdown, summary=summary, certified=certified_mark)
     return env.get_template("conformance.md.j2").render(
-        properties=list(PROPERTIES.values()), glyph=GLYPH, Verdict=Verdict, **data)
+        properties=list(PROPERTIES.values()), glyph=GLYPH, Verdict=Verdict, statement=render_statement, **data)
 
 
 def write(data: dict[str, Any], out: Path) -> list[Path]:

@@ -203,6 +203,7 @@ _BUILDERS: dict[str, Callable[[], sp.Basic]] = {
     "axiom4": _axiom4,
     "axiom5": _axiom5,
     "assumption-L": _assumption_l,
+    "assumption-L-separable": separable_statement,
     "def-IV.1": _def_iv1,
     "thm-IV.2": _thm_iv2,
     "thm-IV.7": _thm_iv7,

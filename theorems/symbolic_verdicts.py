@@ -60,6 +60,6 @@ def symbolic_check(op_name: str, params: Mapping[str, float], prop_id: str) -> R
     ``None`` means "nothing proved symbolically", not "false". Unknown property ids raise
     ``KeyError`` listing the valid ones; unknown operators raise ``KeyError`` as well.
     """
-    if prop_id not in PROPERTY_IDS and prop_id != "assumption-L-separable":
+    if prop_id not in PROPERTY_IDS:
         raise KeyError(f"unknown property id {prop_id!r}; valid ids: {', '.join(PROPERTY_IDS)}")
     return _check(ox.canonical_operator(op_name, params), op_name, prop_id)

@@ -104,6 +104,7 @@ KEY_SYMBOLS = {
     "axiom4": ("ε", "η", "G(P', T', w', i)"),
     "axiom5": ("lim_{T[k]→∞}", "lim_{T[k]→0⁺}", "1/T[k]"),
     "assumption-L": ("λ", "w'"),
+    "assumption-L-separable": ("∃ f", "f(k, Q[k, i])"),
     "def-IV.1": ("Q[k, i]^2", "q(i)^2"),
     "thm-IV.2": ("w[k]^2", "<", "≤"),
     "thm-IV.7": ("log(q(i)/s[i])", "Δ°_V"),
