@@ -72,7 +72,6 @@ class SearchStats:
     candidates: int = 0
     rejected: int = 0
     generators: set[str] = field(default_factory=set)
-    first_certified_at: float | None = None
 
 
 @dataclass(frozen=True)
