@@ -54,8 +54,8 @@ class BatchedLogSpaceLinear:
         return np.exp(_logsumexp(log_w[:, :, None] + _log_tau(P, T), axis=1))
 
 
-def _check(op: Operator, max_inputs: int) -> None:
-    report = verify(op, VerifyOptions(seed=SEED, budget=120.0, max_inputs=max_inputs, engine=Engine.SEARCH,
+def _check(op: Operator, max_inputs: int, seed: int) -> None:
+    report = verify(op, VerifyOptions(seed=seed, budget=120.0, max_inputs=max_inputs, engine=Engine.SEARCH,
                                       corpus=None))
     assert [r.property for r in report.results] == list(PROPERTIES)
     for r in report.results:
@@ -79,13 +79,17 @@ def test_reimplementation_agrees_with_builtin_linear() -> None:
     assert not np.array_equal(BatchedLogSpaceLinear().batched(P, T, w), want)
 
 
-def test_single_form_float64_only_is_never_refuted() -> None:
+@pytest.mark.parametrize("seed", (SEED, 1))
+def test_single_form_float64_only_is_never_refuted(seed: int) -> None:
     op = wrap_callable(log_space_linear, "log_space_linear")
     assert op.capabilities == ("single",)
-    _check(op, max_inputs=400)
+    _check(op, max_inputs=400, seed=seed)
 
 
-def test_batched_float64_only_is_never_refuted() -> None:
+# SEED made the guided search drive a weight to 5e-16, where axiom3's difference quotient
+# carried O(1) round-off and was reported as a float64 "refutation" (fixed in theorems/axioms.py).
+@pytest.mark.parametrize("seed", (SEED, 0, 1))
+def test_batched_float64_only_is_never_refuted(seed: int) -> None:
     op = wrap_callable(BatchedLogSpaceLinear(), "batched_log_space_linear")
     assert op.capabilities == ("single", "batched")
-    _check(op, max_inputs=3000)
+    _check(op, max_inputs=6000, seed=seed)
