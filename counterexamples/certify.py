@@ -48,7 +48,9 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
             ctx = Interval(dps)
             try:
                 pm = prop.precise_margin(op, x, witness, ctx)
-            except (UndecidedError, TypeError, AttributeError, ValueError, ZeroDivisionError):
+            except OperatorFailure:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. UndecidedError, or a user form that rejects intervals
                 break  # the precise form does not run on intervals: fall back to confirmation
             hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
             if any(s is not None and s <= 0 for s in hyps.values()):

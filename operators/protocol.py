@@ -148,7 +148,15 @@ class Operator:
         Pc = [[ctx.num(x) for x in row] for row in P]
         Tc = [ctx.num(t) for t in T]
         wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
-        out = list(self.precise_func(Pc, Tc, wc, ctx))
+        try:
+            with deadline(self.time_limit):
+                out = list(self.precise_func(Pc, Tc, wc, ctx))
+        except _Timeout:
+            where = describe_input(np.array([[float(x) for x in row] for row in P]), np.array([float(t) for t in T]),
+                                   np.array([float(getattr(x, "v", x)) for x in w]))
+            raise OperatorFailure(
+                f"precise form of {self.spec!r} did not return within {self.time_limit:.1f} s ({ctx.name}) at "
+                f"{where}; make it faster or raise the per-call limit with --call-timeout", None) from None
         if len(out) != len(P[0]):
             raise OperatorFailure(
                 f"precise form of {self.spec!r} returned {len(out)} values, expected {len(P[0])}")
