@@ -138,6 +138,35 @@ class NotAnInstance:
 
 
 NOT_CALLABLE = 42
+
+
+class _GeometricWithPrecise:
+    """Geometric pool in float64 (batched) whose precise form misbehaves in a subclass."""
+
+    def __call__(self, P, T, w):
+        return self.batched(P[None], T[None], w[None])[0]
+
+    def batched(self, P, T, w):
+        z = np.log(P) / T[..., None]
+        logQ = z - z.max(axis=-1, keepdims=True)
+        logQ -= np.log(np.exp(logQ).sum(axis=-1, keepdims=True))
+        s = np.einsum("nk,nkv->nv", w, logQ)
+        e = np.exp(s - s.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+class _PreciseRaises(_GeometricWithPrecise):
+    def precise(self, P, T, w, ctx):
+        raise RuntimeError("precise boom")
+
+
+class _PreciseHangs(_GeometricWithPrecise):
+    def precise(self, P, T, w, ctx):
+        time.sleep(30)
+
+
+precise_raises = _PreciseRaises()
+precise_hangs = _PreciseHangs()
 '''
 
 

@@ -113,3 +113,28 @@ def test_misbehaving_operator_gives_error_verdicts_and_keeps_going(attr: str, fr
     # thm-IV.2 does not call the operator: it is still checked and reported.
     assert verdicts["thm-IV.2"]["verdict"] == "not-refuted"
     assert elapsed < BUDGET, elapsed
+
+
+def test_precise_form_that_raises_falls_back_to_float64(user_ops: Path) -> None:
+    proc = run("verify", f"{user_ops}:precise_raises", "-p", "axiom3", "--engine", "search", "--budget", str(BUDGET),
+               "--format", "json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    (r,) = json.loads(proc.stdout)["results"]
+    # A geometric pool really fails axiom3, but without a working precise form nothing is certified.
+    assert r["verdict"] == "refuted" and r["certified"] is False
+    assert r["counterexample"]["precision"] == "float64"
+    assert "precise form failed (RuntimeError: precise boom)" in r["counterexample"]["certificate"]
+
+
+def test_precise_form_that_hangs_is_an_error_within_budget(user_ops: Path) -> None:
+    start = time.perf_counter()
+    proc = run("verify", f"{user_ops}:precise_hangs", "-p", "axiom3", "-p", "thm-IV.2", "--engine", "search",
+               "--budget", str(BUDGET), "--call-timeout", "0.5", "--format", "json")
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 1, proc.stderr
+    verdicts = {r["property"]: r for r in json.loads(proc.stdout)["results"]}
+    assert verdicts["axiom3"]["verdict"] == "error"
+    assert "did not return within 0.5 s" in verdicts["axiom3"]["message"]
+    assert "P=[[" in verdicts["axiom3"]["message"] and "w=[" in verdicts["axiom3"]["message"]
+    assert verdicts["thm-IV.2"]["verdict"] == "not-refuted"
+    assert elapsed < BUDGET, elapsed
