@@ -17,14 +17,14 @@ True
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
 from mtkd.results import Result, Verdict
 
 from .smt_operators import Encoder, GeometricFamily, make_encoder
-from .smt_properties import BUILDERS, TOKEN0_ONLY, Setup, Stage, thm_IV_2
+from .smt_properties import BUILDERS, TOKEN0_ONLY, Setup, Stage, relaxed_stages, thm_IV_2
 from .smt_runner import run_query
 
 METHOD = "smt (z3)"
@@ -115,7 +115,19 @@ def _stages(enc: Encoder, prop_id: str, size: Size) -> list[Stage]:
     if prop_id == "thm-IV.2":
         return thm_IV_2(size.K)
     assert size.V is not None
-    return BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w, token0=prop_id in TOKEN0_ONLY))
+    exact = BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w, token0=prop_id in TOKEN0_ONLY))
+    if not enc.relaxable or size.K < 2:
+        return exact
+    # Free weights make power-mean queries hard for nlsat; at fixed weights a violation is
+    # often found at once, and a violation at fixed weights is a genuine one. Such a stage's
+    # unsat proves nothing (it covers one weight vector). Uniform weights, and the vertex e_1
+    # (all weight on the teacher that axiom3 moves weight away from), are tried first.
+    fixed = [tuple(Fraction(1, size.K) for _ in range(size.K)),
+             tuple(Fraction(int(k == 1)) for k in range(size.K))]
+    fallbacks = [replace(st, unsat_proves=False,
+                         note=f"{st.note or 'violation'} at w=({','.join(map(str, w))})")
+                 for w in fixed for st in BUILDERS[prop_id](Setup(enc, size.K, size.V, w))]
+    return relaxed_stages(enc, prop_id, size.K, size.V) + fallbacks + exact
 
 
 def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
@@ -142,20 +154,24 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
         if any(size.K >= f.K and (size.V or 0) >= (f.V or 0) for f in failed):
             failed[size] = "skipped: a smaller size was not decided"
             continue
+        reasons = []
         for stage in _stages(enc, prop_id, size):
+            if not _lemmas_hold(stage, size, queries, time_limit, rlimit):
+                reasons.append(f"{stage.note}: lemma not proved")
+                continue
             out = run_query(stage.assertions[0].ctx, stage.assertions, time_limit=time_limit,
                             rlimit=rlimit)
             queries.append({**size.to_json(), "stage": stage.note or "violation",
                             "status": out.status, "seconds": round(out.seconds, 3)})
+            if out.status == "unknown":  # a later stage may still decide this size
+                reasons.append(f"{stage.note or 'violation'}: {out.reason}")
+                continue
             if out.status == "unsat":
                 if not stage.unsat_proves:
                     continue
                 proved.append(size)
                 if stage.note:
                     notes.add(stage.note)
-                break
-            if out.status == "unknown":
-                failed[size] = out.reason
                 break
             if stage.certify is not None:  # sat, and a model is a violation
                 assert out.model is not None
@@ -167,6 +183,8 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
                     message=(f"z3 found a violation at {size.describe()}; margin {cx.margin}"
                              + ("" if cx.certified else " (NOT certified: " + cx.certificate + ")")),
                     seconds=time.perf_counter() - start, extra={"queries": queries})
+        if size not in proved:
+            failed[size] = "; ".join(reasons) or "no stage decided"
     seconds = time.perf_counter() - start
     if not proved:
         reasons = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
@@ -190,6 +208,18 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
                   message=message, seconds=seconds,
                   extra={"queries": queries, "complete": not partial, "partial": partial,
                          "proved_sizes": [[s.K, s.V] for s in proved]})
+
+
+def _lemmas_hold(stage: Stage, size: Size, queries: list[dict[str, Any]], time_limit: float,
+                 rlimit: int) -> bool:
+    """Run the stage's lemma queries; all must be unsat for the stage to be usable."""
+    for lemma in stage.lemmas:
+        out = run_query(lemma[0].ctx, lemma, time_limit=time_limit, rlimit=rlimit)
+        queries.append({**size.to_json(), "stage": "lemma for " + stage.note,
+                        "status": out.status, "seconds": round(out.seconds, 3)})
+        if out.status != "unsat":
+            return False
+    return True
 
 
 def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],

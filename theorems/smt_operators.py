@@ -125,12 +125,17 @@ class RootTeachers(Teachers):
     Used by the power mean with ``alpha = a/b``: ``Q**alpha = R**a`` is then a monomial.
     """
 
-    def __init__(self, ctx: z3.Context, K: int, V: int, b: int) -> None:
+    def __init__(self, ctx: z3.Context, K: int, V: int, b: int, column0_only: bool = False
+                 ) -> None:
+        """``column0_only``: only ``R[k][0]`` in ``(0, 1)``, as in :class:`DirectTeachers`."""
         super().__init__(ctx, K, V)
         self.b = b
-        self.R = [[z3.Real(f"R_{k}_{i}", ctx) for i in range(V)] for k in range(K)]
+        self.R = [[z3.Real(f"R_{k}_{i}", ctx) for i in range(1 if column0_only else V)]
+                  for k in range(K)]
         for row in self.R:
-            self.constraints += [x > 0 for x in row] + [z3.Sum([zpow(x, b) for x in row]) == 1]
+            self.constraints += [x > 0 for x in row]
+            self.constraints += [row[0] < 1] if column0_only else \
+                [z3.Sum([zpow(x, b) for x in row]) == 1]
 
     @property
     def Q(self) -> list[list[z3.ArithRef]]:
@@ -204,6 +209,8 @@ class Encoder(ABC):
     """True when ``q(i)`` depends on column ``i`` of ``Q`` only (no normalisation across tokens)."""
     uses_weights: bool = True
     """False when ``q`` ignores ``w``: one ``q`` then serves every weight vector of a query."""
+    relaxable: bool = False
+    """True for :class:`Power`, which offers ``column0_teachers``/``relaxed_q0``/``mean_lemma``."""
 
     @abstractmethod
     def teachers(self, ctx: z3.Context, K: int, V: int,
@@ -215,8 +222,8 @@ class Encoder(ABC):
                   ) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
         """``q`` and its defining constraints; ``tag`` keeps auxiliary names distinct."""
 
-    def derivative_sign(self, t: Teachers, w: Sequence[Weight], q: Sequence[z3.ArithRef],
-                        i: int, k: int, k2: int) -> tuple[z3.ArithRef, list[z3.BoolRef]] | None:
+    def derivative_sign(self, t: Teachers, w: Sequence[Weight], i: int, k: int, k2: int
+                        ) -> tuple[z3.ArithRef, list[z3.BoolRef]] | None:
         """A term with the sign of ``d q(i) / d delta`` (weight ``delta`` moved from k2 to k)."""
         return None
 
@@ -246,7 +253,7 @@ class Linear(Encoder):
         return [z3.Sum([zval(t.ctx, w[k]) * t.Q[k][i] for k in range(t.K)])
                 for i in range(len(t.Q[0]))], []
 
-    def derivative_sign(self, t, w, q, i, k, k2):
+    def derivative_sign(self, t, w, i, k, k2):
         return t.Q[k][i] - t.Q[k2][i], []
 
     def exact_q(self, Q, w):
@@ -271,7 +278,7 @@ class Max(Encoder):
         q, norm = _normalised(t.ctx, m, tag)
         return q, cons + norm
 
-    def derivative_sign(self, t, w, q, i, k, k2):
+    def derivative_sign(self, t, w, i, k, k2):
         return zval(t.ctx, 0), []
 
     def exact_q(self, Q, w):
@@ -287,6 +294,8 @@ class Power(Encoder):
     ``r > 0`` with ``r**a == S**b`` (no aux when ``a == 1``).
     """
 
+    relaxable = True
+
     def __init__(self, alpha: Fraction) -> None:
         self.alpha = alpha
         self.a, self.b = alpha.numerator, alpha.denominator
@@ -301,25 +310,68 @@ class Power(Encoder):
     def _S(self, t: Teachers, w: Sequence[Weight]) -> list[z3.ArithRef]:
         R = self._roots(t)
         return [z3.Sum([zval(t.ctx, w[k]) * zpow(R[k][i], self.a) for k in range(t.K)])
-                for i in range(t.V)]
+                for i in range(len(R[0]))]
+
+    def _means(self, ctx: z3.Context, S: list[z3.ArithRef], tag: str
+               ) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
+        """The unnormalised power means ``M = S**(b/a)``: a fresh ``r > 0`` with ``r**a == S**b``.
+
+        Every input extends to these variables (``S > 0`` on the open domain), so an unsat
+        answer is not an artefact of the encoding.
+        """
+        if self.a == 1:
+            return [zpow(x, self.b) for x in S], []
+        r = [z3.Real(f"r{tag}_{i}", ctx) for i in range(len(S))]
+        return r, [x > 0 for x in r] + [zpow(x, self.a) == zpow(y, self.b) for x, y in zip(r, S)]
 
     def aggregate(self, t, w, tag):
-        S = self._S(t, w)
-        if self.a == 1:
-            return _normalised(t.ctx, [zpow(s, self.b) for s in S], tag)
-        r = [z3.Real(f"r{tag}_{i}", t.ctx) for i in range(t.V)]
-        cons = [x > 0 for x in r] + [zpow(x, self.a) == zpow(s, self.b) for x, s in zip(r, S)]
-        q, norm = _normalised(t.ctx, r, tag)
+        M, cons = self._means(t.ctx, self._S(t, w), tag)
+        q, norm = _normalised(t.ctx, M, tag)
         return q, cons + norm
 
-    def derivative_sign(self, t, w, q, i, k, k2):
-        # log q(i) = (1/alpha) log S(i) - log sum_j M(j), so with D(j) = dS(j)/d delta:
-        #   d q(i)/d delta = (q(i)/alpha) * (D(i)/S(i) - sum_j q(j) D(j)/S(j)),
-        # whose sign (alpha > 0, q > 0) is that of E(i) - sum_j q(j) E(j), E(j) * S(j) == D(j).
+    def derivative_sign(self, t, w, i, k, k2):
+        # log q(i) = (1/alpha) log S(i) - log Z with Z = sum_j M(j), M(j) = S(j)**(1/alpha), so
+        # with D(j) = dS(j)/d delta = R_k(j)**a - R_k2(j)**a:
+        #   d q(i)/d delta = q(i)/(alpha Z) * (Z D(i)/S(i) - sum_j M(j) D(j)/S(j)).
+        # The bracket has the derivative's sign; 1/S(j) is a variable v(j) with v(j) S(j) == 1,
+        # which avoids the normalised q and its V extra equations.
         R, S = self._roots(t), self._S(t, w)
-        E = [z3.Real(f"E_{j}", t.ctx) for j in range(t.V)]
-        cons = [E[j] * S[j] == zpow(R[k][j], self.a) - zpow(R[k2][j], self.a) for j in range(t.V)]
-        return E[i] - z3.Sum([q[j] * E[j] for j in range(t.V)]), cons
+        M, cons = self._means(t.ctx, S, "")
+        v = [z3.Real(f"v_{j}", t.ctx) for j in range(t.V)]
+        cons += [v[j] * S[j] == 1 for j in range(t.V)]
+        D = [zpow(R[k][j], self.a) - zpow(R[k2][j], self.a) for j in range(t.V)]
+        return (z3.Sum(M) * D[i] * v[i] - z3.Sum([M[j] * D[j] * v[j] for j in range(t.V)]), cons)
+
+    def column0_teachers(self, ctx: z3.Context, K: int, V: int) -> Teachers:
+        """Teachers with column 0 only, for :meth:`relaxed_q0`."""
+        return DirectTeachers(ctx, K, V, True) if self.b == 1 else RootTeachers(ctx, K, V, self.b, True)
+
+    def relaxed_q0(self, t: Teachers, w: Sequence[Weight]
+                   ) -> tuple[z3.ArithRef, list[z3.BoolRef]]:
+        """An over-approximation of ``q(0)`` that needs column 0 only.
+
+        ``q(0) = M(0) / (M(0) + Rest)`` with ``Rest = sum_{j>0} M(j)``; the columns j > 0 are
+        replaced by the power-mean inequality (:meth:`mean_lemma`): ``M(j) >= A(j)`` for
+        ``alpha >= 1`` and ``<=`` for ``alpha <= 1``, ``A(j) = sum_k w_k Q_k(j)``, and
+        ``sum_{j>0} A(j) = 1 - A(0)``. Every true input satisfies the relaxation, so its unsat
+        proves the property; its sat proves nothing.
+        """
+        (M0,), cons = self._means(t.ctx, self._S(t, w), "0")
+        A0 = z3.Sum([zval(t.ctx, w[k]) * t.Q[k][0] for k in range(t.K)])
+        rest, q0 = z3.Real("rest", t.ctx), z3.Real("q_0", t.ctx)
+        cons += [rest > 0, q0 * (M0 + rest) == M0,
+                 rest >= 1 - A0 if self.alpha >= 1 else rest <= 1 - A0]
+        return q0, cons
+
+    def mean_lemma(self, K: int) -> list[z3.BoolRef]:
+        """The negation of the power-mean inequality for one column (to be shown unsat)."""
+        ctx = z3.Context()
+        t = DirectTeachers(ctx, K, 2, True) if self.b == 1 else RootTeachers(ctx, K, 2, self.b, True)
+        w = [z3.Real(f"w_{k}", ctx) for k in range(K)]
+        (M,), cons = self._means(ctx, self._S(t, w), "")
+        A = z3.Sum([w[k] * t.Q[k][0] for k in range(K)])
+        return cons + t.constraints + [x >= 0 for x in w] + [z3.Sum(w) == 1,
+                                                             M < A if self.alpha >= 1 else M > A]
 
     def exact_q(self, Q, w):
         alpha = sympy.Rational(self.a, self.b)

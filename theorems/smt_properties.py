@@ -25,7 +25,7 @@ import z3
 from mtkd.results import Counterexample
 
 from .smt_exact import exact_sign, fmt, normalise, snap, to_fraction
-from .smt_operators import DirectTeachers, Encoder, Teachers, Weight, zval
+from .smt_operators import DirectTeachers, Encoder, Teachers, Weight, _normalised, zval
 
 SNAP_DENOMINATORS: tuple[int | None, ...] = (10, 100, 1000, 10**4, 10**6, None)
 """Denominators tried, smallest first, when turning a model into a readable exact input."""
@@ -61,6 +61,8 @@ class Stage:
     note: str
     certify: Callable[[z3.ModelRef], Counterexample] | None
     unsat_proves: bool = True
+    lemmas: list[list[z3.BoolRef]] = field(default_factory=list)
+    """Queries that must all be unsat too before this stage's unsat counts as a proof."""
 
 
 def rat(x: Fraction) -> sympy.Rational:
@@ -71,15 +73,21 @@ class Setup:
     """The shared pieces of one size's queries: context, teachers, weights, ``q``."""
 
     def __init__(self, enc: Encoder, K: int, V: int, fixed_w: Sequence[Fraction] | None,
-                 weight_vectors: Sequence[Sequence[Fraction]] = (), token0: bool = False) -> None:
+                 weight_vectors: Sequence[Sequence[Fraction]] = (), token0: bool = False,
+                 relax: str = "") -> None:
         """``token0``: the query mentions token 0 only, so a column-local operator needs no
-        other column (see :class:`DirectTeachers`)."""
-        self.enc, self.K, self.V, self.fixed_w = enc, K, V, fixed_w
+        other column (see :class:`DirectTeachers`). ``relax``: ``"column0"`` uses the
+        operator's column-0 over-approximation of ``q(0)``; ``"positive"`` replaces the
+        operator by ``q = M / sum M`` with arbitrary ``M > 0`` (see :func:`relaxed_stages`)."""
+        self.enc, self.K, self.V, self.fixed_w, self.relax = enc, K, V, fixed_w, relax
         self.ctx = z3.Context()
         vectors = ([list(fixed_w)] if fixed_w is not None else []) + [list(v) for v in weight_vectors]
-        self.t: Teachers = (DirectTeachers(self.ctx, K, V, column0_only=True)
-                            if token0 and enc.column_local else
-                            enc.teachers(self.ctx, K, V, vectors))
+        if relax == "column0":
+            self.t: Teachers = enc.column0_teachers(self.ctx, K, V)  # type: ignore[attr-defined]
+        elif token0 and enc.column_local:
+            self.t = DirectTeachers(self.ctx, K, V, column0_only=True)
+        else:
+            self.t = enc.teachers(self.ctx, K, V, vectors)
         self.cons: list[z3.BoolRef] = []
         self._q_cache: list[z3.ArithRef] | None = None
 
@@ -96,7 +104,15 @@ class Setup:
         # z3 must first rediscover that they coincide, and times out at K = 4.
         if not self.enc.uses_weights and self._q_cache is not None:
             return self._q_cache
-        q, cons = self.enc.aggregate(self.t, w, tag)
+        if self.relax == "column0":
+            q0, cons = self.enc.relaxed_q0(self.t, w)  # type: ignore[attr-defined]
+            q = [q0]
+        elif self.relax == "positive":
+            M = [z3.Real(f"M{tag}_{i}", self.ctx) for i in range(self.V)]
+            q, cons = _normalised(self.ctx, M, tag)
+            cons += [x > 0 for x in M]
+        else:
+            q, cons = self.enc.aggregate(self.t, w, tag)
         self.cons += cons
         self._q_cache = q
         return q
@@ -247,8 +263,7 @@ def axiom1_hull(s: Setup) -> list[Stage]:
 
 def axiom3(s: Setup) -> list[Stage]:
     w = s.weights()
-    q = s.q(w)
-    der = s.enc.derivative_sign(s.t, w, q, 0, 0, 1)
+    der = s.enc.derivative_sign(s.t, w, 0, 0, 1)
     assert der is not None
     sign_term, cons = der
     s.cons += cons
@@ -405,6 +420,25 @@ def thm_IV_2(K: int) -> list[Stage]:
                               certificate=f"margin re-evaluated exactly in Q: {fmt(margin)}" if ok
                               else "exact re-evaluation did not confirm the violation")
     return [Stage([bad] + cons, "operator-independent", certify_model)]
+
+
+def relaxed_stages(enc: Encoder, prop_id: str, K: int, V: int) -> list[Stage]:
+    """Proof-only stages that over-approximate a hard operator (power means) before the exact one.
+
+    ``axiom1``/``axiom2`` only need ``q = M / sum M`` with ``M > 0`` (a power mean of positive
+    numbers is positive); the token-0 properties only need column 0 plus the power-mean
+    inequality for the other columns, itself proved by z3 for this K (``lemmas``).
+    """
+    if not enc.relaxable:
+        return []
+    if prop_id in ("axiom1", "axiom2"):
+        note, setup, lemmas = "relaxation q = M/sum M, M > 0", Setup(enc, K, V, None, relax="positive"), []
+    elif prop_id in ("def-IV.1", "prop-IV.11", "cor-IV.12"):
+        note = "relaxation to column 0 + power-mean inequality (lemma proved by z3)"
+        setup, lemmas = Setup(enc, K, V, None, relax="column0"), [enc.mean_lemma(K)]  # type: ignore[attr-defined]
+    else:
+        return []
+    return [Stage(st.assertions, note, None, lemmas=lemmas) for st in BUILDERS[prop_id](setup)]
 
 
 TOKEN0_ONLY = frozenset({"axiom3", "assumption-L", "def-IV.1", "prop-IV.11", "cor-IV.12"})
