@@ -120,10 +120,12 @@ def _stages(enc: Encoder, prop_id: str, size: Size) -> list[Stage]:
         return exact
     # Free weights make power-mean queries hard for nlsat; at fixed weights a violation is
     # often found at once, and a violation at fixed weights is a genuine one. Such a stage's
-    # unsat proves nothing (it covers one weight vector). Uniform weights, and the vertex e_1
-    # (all weight on the teacher that axiom3 moves weight away from), are tried first.
-    fixed = [tuple(Fraction(1, size.K) for _ in range(size.K)),
-             tuple(Fraction(int(k == 1)) for k in range(size.K))]
+    # unsat proves nothing (it covers one weight vector). Uniform weights are tried first, and
+    # for axiom3 before them the vertex e_1: all weight on the teacher that loses weight (at
+    # any vertex q = Q_1, so the other properties hold there trivially).
+    fixed = [tuple(Fraction(1, size.K) for _ in range(size.K))]
+    if prop_id == "axiom3":
+        fixed.insert(0, tuple(Fraction(int(k == 1)) for k in range(size.K)))
     fallbacks = [replace(st, unsat_proves=False,
                          note=f"{st.note or 'violation'} at w=({','.join(map(str, w))})")
                  for w in fixed for st in BUILDERS[prop_id](Setup(enc, size.K, size.V, w))]
