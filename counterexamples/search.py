@@ -141,7 +141,7 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
                   scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
                   counterexample=minimal,
-                  message=f"{minimal.explanation} Found after {inputs} inputs in {winner.elapsed:.2f} s; "
+                  message=f"{minimal.explanation} Found after {inputs} inputs; "
                           f"{rejected} round-off candidates rejected.",
                   seconds=time.monotonic() - start,
                   extra={"inputs": inputs, "time_to_first": round(winner.elapsed, 3),
