@@ -3,8 +3,9 @@
 A float64 margin below zero is only a *candidate*. The input is rounded to exact decimals
 (rows summing to exactly one) and the margin is recomputed at that exact point:
 
-1. with interval arithmetic (60 then 120 digits) where the operator has a precise form; a sign
-   decided by the enclosure is a **certificate**;
+1. where the operator has a precise form: exactly (sympy, rationals and algebraic numbers) on
+   small points, else with interval arithmetic (60 then 120 digits); a sign decided either way
+   is a **certificate**, and the certificate says which;
 2. else at 50 digits with mpmath: a confirmation, not a certificate;
 3. for float64-only operators: the violation must exceed the property's stated round-off bound.
 
@@ -13,6 +14,7 @@ A candidate that fails these checks is round-off and is dropped.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -21,12 +23,25 @@ import numpy as np
 
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
+from mtkd.operators.exact import Exact
+from mtkd.operators.precision import HighPrecision, Interval
+from mtkd.operators.protocol import DeadlineExceeded, deadline
 from mtkd.results import Counterexample
 from mtkd.theorems import ExactPoint, PreciseKind, Property
 
 CONFIRM_DIGITS = 50
 CERTIFY_DIGITS = (60, 120)
+EXACT_MAX_CELLS = 16
+"""Exact (sympy) certification is tried on points with K * V up to this and all T = 1."""
+EXACT_SECONDS = 1.5
+
+
+def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Interval]:
+    # Temperatures other than 1 raise rationals to rational powers whose minimal polynomials
+    # quickly reach high degree; exact arithmetic is only worth trying without them.
+    worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(t == 1 for t in x.T)
+    first: list[Exact | Interval] = [Exact()] if worth_it else []
+    return first + [Interval(dps) for dps in CERTIFY_DIGITS]
 
 
 @dataclass(frozen=True)
@@ -38,30 +53,41 @@ class Outcome:
 
 
 def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
-                float_margin: float | None = None) -> Outcome:
-    """Decide whether ``prop`` fails at the exact point ``x`` with ``witness``."""
+                float_margin: float | None = None, exact: bool = False) -> Outcome:
+    """Decide whether ``prop`` fails at the exact point ``x`` with ``witness``.
+
+    ``exact=True`` tries sympy's exact arithmetic before intervals. It can take seconds, so the
+    search triages candidates with intervals and only the reported counterexample is upgraded
+    (:func:`strongest_certificate`).
+    """
     if op.precise_func is None:
         return _float_only(op, prop, x, witness, float_margin)
     kind = prop.kind_at(witness)
     if kind is not PreciseKind.LIMIT:
-        for dps in CERTIFY_DIGITS:
-            ctx = Interval(dps)
+        for ctx in _certifying_contexts(x, exact):
+            exact = isinstance(ctx, Exact)
             try:
-                pm = prop.precise_margin(op, x, witness, ctx)
+                with deadline(EXACT_SECONDS) if exact else contextlib.nullcontext():
+                    pm = prop.precise_margin(op, x, witness, ctx)
+                    hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
+                    sign = ctx.sign(pm.value)
             except OperatorFailure:
+                if exact:
+                    continue  # sympy can be slower than the call limit; intervals will do
                 raise
-            except Exception:  # noqa: BLE001 - e.g. UndecidedError, or a user form that rejects intervals
+            except (Exception, DeadlineExceeded):  # noqa: BLE001 - e.g. UndecidedError, or a form that rejects intervals
+                if exact:
+                    continue
                 break  # the precise form does not run on intervals: fall back to confirmation
-            hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
             if any(s is not None and s <= 0 for s in hyps.values()):
                 return Outcome(None, f"witness hypothesis fails at the exact point ({_failing(hyps)})")
-            sign = ctx.sign(pm.value)
             if sign is None or any(s is None for s in hyps.values()):
-                if dps == CERTIFY_DIGITS[-1]:
-                    return Outcome(None, f"sign undecided at {dps} digits ({ctx.to_str(pm.value, 8)}): too close to call")
+                if not exact and ctx.dps == CERTIFY_DIGITS[-1]:
+                    return Outcome(None, f"sign undecided at {ctx.dps} digits ({ctx.to_str(pm.value, 8)}): too close to call")
                 continue
             if sign < 0 or (sign == 0 and pm.strict):
-                what = "is exactly 0 (strict inequality fails)" if sign == 0 else f"lies in {ctx.to_str(pm.value)}"
+                what = ("is exactly 0 (strict inequality fails)" if sign == 0
+                        else f"{'=' if exact else 'lies in'} {ctx.to_str(pm.value)}")
                 return Outcome(_counterexample(prop, x, witness, pm, ctx, True,
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
             return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off")
@@ -120,6 +146,15 @@ def margin_string(ctx: HighPrecision, value: Any) -> str:
     """
     _, hi = ctx.bounds(value)
     return mpmath.nstr(hi, 20)
+
+
+def strongest_certificate(op: Operator, prop: Property, cx: Counterexample) -> Counterexample:
+    """``cx`` re-certified exactly when its point is small and algebraic; otherwise ``cx`` itself."""
+    if not cx.certified:
+        return cx
+    outcome = check_exact(op, prop, ExactPoint.from_strings(cx.P, cx.T, cx.w), cx.witness, exact=True)
+    better = outcome.counterexample
+    return better if better is not None and better.certified else cx
 
 
 def certify_candidate(op: Operator, prop: Property, P: np.ndarray, T: np.ndarray, w: np.ndarray,

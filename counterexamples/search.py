@@ -35,7 +35,7 @@ from mtkd.operators import Operator
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Batch, ExactPoint, Margins, Property
 
-from .certify import Outcome, certify_candidate
+from .certify import Outcome, certify_candidate, strongest_certificate
 from .generators import DEFAULT_SIZES, generate
 from .guided import GuidedConfig, concat, refine, top
 
@@ -137,7 +137,7 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     if config.shrink_seconds > 0:
         from .shrink import shrink  # shrink imports this module's neighbours; keep the import local
 
-        minimal = shrink(op, prop, found, seconds=config.shrink_seconds)
+        minimal = strongest_certificate(op, prop, shrink(op, prop, found, seconds=config.shrink_seconds))
     return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
                   scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
                   counterexample=minimal,

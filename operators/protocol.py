@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Sequence
@@ -29,27 +30,35 @@ from mtkd.errors import OperatorFailure
 from .precision import HighPrecision
 
 
-class _Timeout(BaseException):
-    """Raised inside the operator by the alarm; BaseException so user ``except Exception`` can't eat it."""
+class DeadlineExceeded(BaseException):
+    """Raised inside the enclosed call by the alarm; BaseException so user ``except Exception`` can't eat it."""
 
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Interrupt the enclosed call after ``seconds`` (main thread only; elsewhere no limit)."""
+    """Interrupt the enclosed call after ``seconds`` (main thread only; elsewhere no limit).
+
+    Deadlines nest: an inner one never outlives the outer one, and on exit the outer timer is
+    re-armed with what is left of it.
+    """
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         yield
         return
 
     def _alarm(signum: int, frame: Any) -> None:
-        raise _Timeout()
+        raise DeadlineExceeded()
 
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left > 0 else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-3))
 
 
 def describe_input(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> str:
@@ -121,7 +130,7 @@ class Operator:
         try:
             with deadline(limit):
                 out = fn(*args)
-        except _Timeout:
+        except DeadlineExceeded:
             raise OperatorFailure(
                 f"operator {self.spec!r} did not return within {limit:.1f} s at {where}; "
                 "make it faster or raise the per-call limit with --call-timeout", (P, T, w)) from None
@@ -151,7 +160,7 @@ class Operator:
         try:
             with deadline(self.time_limit):
                 out = list(self.precise_func(Pc, Tc, wc, ctx))
-        except _Timeout:
+        except DeadlineExceeded:
             where = describe_input(np.array([[float(x) for x in row] for row in P]), np.array([float(t) for t in T]),
                                    np.array([float(getattr(x, "v", x)) for x in w]))
             raise OperatorFailure(

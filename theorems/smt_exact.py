@@ -7,10 +7,6 @@ from scratch in sympy. Rational margins are decided by exact comparison; irratio
 rests on floating point.
 
 >>> import sympy
->>> exact_sign(sympy.sqrt(2) - sympy.Rational(141, 100))
-1
->>> exact_sign(sympy.sqrt(8) - 2 * sympy.sqrt(2))
-0
 >>> fmt(sympy.Rational(-1, 12))
 '-1/12'
 """
@@ -21,6 +17,10 @@ from fractions import Fraction
 
 import sympy
 import z3
+
+from mtkd.operators.exact import exact_sign
+
+__all__ = ["exact_sign", "fmt", "normalise", "snap", "snap_positive", "to_fraction"]
 
 
 def to_fraction(value: z3.ExprRef, digits: int = 40) -> Fraction:
@@ -47,35 +47,6 @@ def normalise(row: list[Fraction]) -> list[Fraction]:
     """Scale a positive vector onto the simplex, exactly."""
     total = sum(row)
     return [x / total for x in row]
-
-
-def exact_sign(expr: sympy.Expr) -> int:
-    """The sign (-1, 0, 1) of a real algebraic number given as a sympy expression, exactly.
-
-    Rationals compare directly. Otherwise the minimal polynomial decides: degree 1 gives the
-    rational value; an irreducible polynomial of degree >= 2 has no rational root, so the
-    number is not 0, and its sign is that of the isolating interval (rational endpoints, exact
-    Sturm-style isolation) that contains the high-precision numerical value.
-    """
-    expr = sympy.sympify(expr)
-    if expr.is_Rational:
-        return int(sympy.sign(expr))
-    x = sympy.Dummy("x")
-    poly = sympy.minimal_polynomial(expr, x, polys=True)
-    if poly.degree() == 1:
-        return int(sympy.sign(-poly.nth(0) / poly.nth(1)))
-    approx = sympy.Rational(str(expr.evalf(60)))
-    eps = sympy.Rational(1, 10**20)
-    for _ in range(6):
-        hits = [(a, b) for (a, b), _m in poly.intervals(eps=eps) if a <= approx <= b]
-        if len(hits) == 1:
-            a, b = hits[0]
-            if a > 0:
-                return 1
-            if b < 0:
-                return -1
-        eps /= 10**10
-    raise ArithmeticError(f"could not isolate the sign of {expr}")
 
 
 def fmt(x: Fraction | sympy.Expr | int) -> str:
