@@ -11,7 +11,7 @@ are part of the public contract (see :func:`Result.to_json`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
@@ -36,16 +36,6 @@ class Verdict(str, Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-# Order used when several engines report on the same property: the most informative wins.
-VERDICT_STRENGTH: Mapping[Verdict, int] = {
-    Verdict.ERROR: 4,
-    Verdict.REFUTED: 3,
-    Verdict.PROVED: 2,
-    Verdict.NOT_REFUTED: 1,
-    Verdict.UNKNOWN: 0,
-}
 
 
 @dataclass(frozen=True)
@@ -102,9 +92,6 @@ class Result:
     message: str = ""
     seconds: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def with_message(self, message: str) -> "Result":
-        return replace(self, message=message)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
