@@ -2,7 +2,8 @@
 
 Every candidate simplification is re-decided by :func:`~mtkd.counterexamples.certify.check_exact`
 at the exact point, so a step can never turn a counterexample into a non-counterexample: a
-wrong guess is simply not taken. The steps, greedily, until none applies or time is up:
+wrong guess is simply not taken. The steps, greedily, until none applies or the check budget
+is spent:
 
 1. drop teachers (weights renormalised exactly) and tokens (rows renormalised exactly), largest
    chunks first;
@@ -58,12 +59,20 @@ def size(cx: Counterexample) -> tuple[int, int, int]:
     return (cx.K, cx.V, chars + len(repr(sorted(cx.witness.items()))))
 
 
-def shrink(op: Operator, prop: Property, cx: Counterexample, seconds: float = 4.0) -> Counterexample:
+MAX_CHECKS = 400
+"""Candidate simplifications decided per shrink: the reproducible amount of work."""
+
+
+def shrink(op: Operator, prop: Property, cx: Counterexample, seconds: float = 4.0,
+           max_checks: int = MAX_CHECKS) -> Counterexample:
     """A counterexample no larger than ``cx`` (by :func:`size`) that still fails ``prop`` as well.
 
-    As well means: a certified ``cx`` only shrinks to certified ones.
+    As well means: a certified ``cx`` only shrinks to certified ones. The work is bounded by
+    ``max_checks`` decisions, so the result depends on the seed only; ``seconds`` is a safety net
+    for slow operators (when it ends a shrink, the result may vary between machines).
     """
     deadline = time.monotonic() + seconds
+    checks = 0
     best = cx
     x = ExactPoint.from_strings(cx.P, cx.T, cx.w)
     witness: Witness = dict(cx.witness)
@@ -72,7 +81,8 @@ def shrink(op: Operator, prop: Property, cx: Counterexample, seconds: float = 4.
         changed = False
         for step in (_drop_teachers, _drop_tokens, _unit_temperatures, _round_numbers, _round_witness):
             for cand_x, cand_w in step(prop, x, witness):
-                if time.monotonic() > deadline:
+                checks += 1
+                if time.monotonic() > deadline or checks > max_checks:
                     return best
                 got = _decide(op, prop, cand_x, cand_w, need_certified=cx.certified)
                 if got is not None and size(got) < size(best):

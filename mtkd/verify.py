@@ -130,6 +130,9 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
                           max_inputs=int(options.max_inputs * share), workers=options.workers)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
     found = search_backend(config, cb)(op, prop)
+    evidence = prop.evidence(op, options.seed)
+    if evidence:
+        found = replace(found, message=f"{found.message} {evidence}")
     if notes:
         found = replace(found, message=found.message + " Provers: " + "; ".join(notes))
     if decided is None:

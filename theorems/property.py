@@ -196,6 +196,10 @@ class Property(ABC):
                        ctx: HighPrecision) -> PreciseMargin:
         """The margin at an exact input and witness, in ``ctx`` arithmetic."""
 
+    def evidence(self, op: Operator, seed: int) -> str | None:
+        """Further evidence shown next to the verdict (it never changes the verdict); ``None`` if none."""
+        return None
+
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         """One or two sentences a newcomer can read; subclasses specialise."""
         details = ", ".join(f"{k} = {v}" for k, v in pm.detail.items())
