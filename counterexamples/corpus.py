@@ -27,7 +27,7 @@ from typing import Any
 from mtkd.errors import CorruptCounterexampleError, MtkdError
 from mtkd.operators import Operator, load_operator
 from mtkd.results import Counterexample
-from mtkd.theorems import ExactPoint, Property, get_property
+from mtkd.theorems import Domain, ExactPoint, Property, get_property
 
 from .certify import check_exact
 from .search import margin_value
@@ -66,9 +66,16 @@ def file_name(operator: str, prop: str) -> str:
 
 def save(op: Operator, prop: Property, cx: Counterexample, seed: int | None,
          directory: Path = DEFAULT_DIR) -> Path:
-    """Write (or overwrite) the corpus file for ``(op, prop)``; return its path."""
+    """Write (or overwrite) the corpus file for ``(op, prop)``; return its path.
+
+    One file per pair and domain: a point with zeros goes to ``..__closed.json``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / file_name(op.spec, prop.id)
+    name = file_name(op.spec, prop.id)
+    if not Domain.OPEN.admits([[Fraction(v) for v in row] for row in cx.P]):
+        # A point with zeros refutes only on the closed domain: it must not replace the open one.
+        name = name.removesuffix(".json") + "__closed.json"
+    path = directory / name
     entry = Entry(op.spec, prop.id, cx, seed, tool_version())
     path.write_text(json.dumps(entry.to_json(), indent=2) + "\n")
     return path

@@ -3,6 +3,10 @@
 Each batch combines one generator for ``P``, one for ``T`` and one for ``w``, so that rare
 combinations (peaked teachers *and* extreme temperatures *and* weights near a face) all occur.
 Everything is drawn from the ``numpy.random.Generator`` handed in: same seed, same inputs.
+
+The open domain's teacher generators keep every entry positive (``FLOOR``); the closed domain's
+put exact zeros in every input (random patterns, one-hot teachers, disjoint supports, zeros
+shared by all teachers), because the open part of the closed domain is the open search's job.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from mtkd.theorems import Batch
+from mtkd.theorems import Batch, Domain
 
 Gen = Callable[[np.random.Generator, int, int, int], np.ndarray]
 
@@ -62,6 +66,70 @@ P_GENERATORS: tuple[Gen, ...] = (
     _dirichlet(0.05), _dirichlet(0.3), _dirichlet(1.0), _dirichlet(3.0), _dirichlet(10.0),
     near_vertex, near_boundary, ties,
 )
+
+
+def _on_support(rng: np.random.Generator, support: np.ndarray) -> np.ndarray:
+    """Random rows positive exactly on ``support`` (``(N, K, V)`` booleans, each row non-empty).
+
+    The Dirichlet concentration varies per row (0.1..10, log-uniform) so that peaked and flat
+    rows both occur; the floor keeps a supported entry from underflowing to a second zero.
+    """
+    alpha = 10 ** rng.uniform(-1, 1, size=support.shape[:-1] + (1,))
+    draws = np.maximum(rng.gamma(np.broadcast_to(alpha, support.shape)), FLOOR)
+    return _normalise(np.where(support, draws, 0.0))
+
+
+def _force(mask: np.ndarray, tokens: np.ndarray, value: bool) -> np.ndarray:
+    """``mask`` with ``mask[..., tokens[...]] = value`` along the last axis."""
+    out = mask.copy()
+    np.put_along_axis(out, tokens[..., None], value, -1)
+    return out
+
+
+def zeros_random(rng: np.random.Generator, N: int, K: int, V: int) -> np.ndarray:
+    """Random zero patterns: each row drops a random share of its tokens, keeping at least one
+    token and dropping at least one."""
+    support = rng.random((N, K, V)) >= rng.uniform(0.2, 0.8, size=(N, K, 1))
+    dropped = rng.integers(0, V, size=(N, K))
+    kept = (dropped + rng.integers(1, V, size=(N, K))) % V  # a token other than the dropped one
+    return _on_support(rng, _force(_force(support, dropped, False), kept, True))
+
+
+def zeros_one_hot(rng: np.random.Generator, N: int, K: int, V: int) -> np.ndarray:
+    """One-hot teachers (teacher 0 always, the others with probability 1/2), the rest dense."""
+    hot = rng.random((N, K)) < 0.5
+    hot[:, 0] = True
+    one_hot = _force(np.zeros((N, K, V), bool), rng.integers(0, V, size=(N, K)), True)
+    return _on_support(rng, np.where(hot[..., None], one_hot, True))
+
+
+def zeros_disjoint(rng: np.random.Generator, N: int, K: int, V: int) -> np.ndarray:
+    """Disjoint supports: every teacher owns a token, every token at most one teacher.
+
+    Tokens beyond one per teacher go to a random teacher or to nobody (a zero shared by all);
+    a single teacher always leaves one token to nobody, so that it has a zero too. With
+    ``K > V`` the supports cannot be disjoint; teacher ``k`` then shares teacher ``k % V``'s.
+    """
+    first = min(K, V)
+    rest = rng.integers(0, K + 1, size=(N, V - first))  # K: owned by nobody
+    if K == 1:
+        rest[:, -1] = K
+    owner_of_token = rng.permuted(np.concatenate([np.broadcast_to(np.arange(first), (N, first)), rest], axis=-1),
+                                  axis=-1)
+    return _on_support(rng, owner_of_token[:, None, :] == (np.arange(K) % V)[None, :, None])
+
+
+def zeros_shared(rng: np.random.Generator, N: int, K: int, V: int) -> np.ndarray:
+    """Tokens that every teacher rules out (the same zeros in all rows), the rest positive."""
+    shared = rng.random((N, 1, V)) < rng.uniform(0.2, 0.8, size=(N, 1, 1))
+    dropped = rng.integers(0, V, size=(N, 1))
+    kept = (dropped + rng.integers(1, V, size=(N, 1))) % V
+    support = _force(_force(~shared, dropped, False), kept, True)
+    return _on_support(rng, np.broadcast_to(support, (N, K, V)))
+
+
+CLOSED_P_GENERATORS: tuple[Gen, ...] = (zeros_random, zeros_one_hot, zeros_disjoint, zeros_shared)
+"""Every input they draw has an exact zero in ``P`` (with ``V >= 2``) and a positive entry per row."""
 
 
 def temps_one(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
@@ -123,9 +191,10 @@ def weights_vertex(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
 W_GENERATORS = (weights_dirichlet, weights_uniform, weights_face, weights_vertex)
 
 
-def generate(rng: np.random.Generator, N: int, K: int, V: int) -> Batch:
-    """One batch from a randomly chosen (P, T, w) generator triple."""
-    gp = P_GENERATORS[rng.integers(len(P_GENERATORS))]
+def generate(rng: np.random.Generator, N: int, K: int, V: int, domain: Domain = Domain.OPEN) -> Batch:
+    """One batch from a randomly chosen (P, T, w) generator triple, ``P`` drawn for ``domain``."""
+    p_generators = P_GENERATORS if domain is Domain.OPEN else CLOSED_P_GENERATORS
+    gp = p_generators[rng.integers(len(p_generators))]
     gt = T_GENERATORS[rng.integers(len(T_GENERATORS))]
     gw = W_GENERATORS[rng.integers(len(W_GENERATORS))]
     P, T, w = gp(rng, N, K, V), gt(rng, N, K), gw(rng, N, K)

@@ -4,7 +4,12 @@ Random sampling finds violations that fill a noticeable share of the input space
 a thin region (a band of weights, a ratio of temperatures, one probability near a value) are
 found by following the margin downhill from the best random points. The coordinates are
 unconstrained so that every step stays admissible: softmax logits for each row of ``P`` and for
-``w``, and ``log T``. Each generation is one :class:`~mtkd.theorems.Batch` evaluated by
+``w``, and ``log T``.
+
+Refinement never changes which entries of ``P`` are zero: the logits move only the positive
+entries, and exact zeros of a seed point (closed domain) stay exact zeros in every child. So a
+closed-domain search refines *within* a zero pattern and an open-domain one never creates zeros;
+the zero patterns themselves come from the random generators. Each generation is one :class:`~mtkd.theorems.Batch` evaluated by
 ``Property.margins`` in a single vectorised call.
 
 The strategy is a (1+lambda) evolution strategy per parent with the 1/5th-success step-size
@@ -65,28 +70,32 @@ class GuidedConfig:
 
 @dataclass(frozen=True)
 class Coordinates:
-    """Unconstrained coordinates of ``N`` inputs: row logits of ``P``, ``log T``, weight logits."""
+    """Unconstrained coordinates of ``N`` inputs: row logits of ``P``, ``log T``, weight logits.
+
+    ``zeros`` marks the exact zeros of ``P``, which decoding keeps exactly zero whatever ``L`` says.
+    """
 
     L: np.ndarray
     logT: np.ndarray
     u: np.ndarray
+    zeros: np.ndarray
 
     @classmethod
     def of(cls, x: Batch) -> "Coordinates":
         with np.errstate(divide="ignore"):
             L = np.maximum(np.log(x.P), LOG_FLOOR)
             u = np.maximum(np.log(x.w), LOG_FLOOR)
-        return cls(L, np.log(x.T), u)
+        return cls(L, np.log(x.T), u, x.P == 0)
 
     def batch(self, generator: str) -> Batch:
-        P = _softmax(self.L)
-        P = np.maximum(P, GUIDED_FLOOR)
+        P = _softmax(np.where(self.zeros, -np.inf, self.L))
+        P = np.where(self.zeros, 0.0, np.maximum(P, GUIDED_FLOOR))
         P = P / P.sum(-1, keepdims=True)
         T = np.exp(np.clip(self.logT, *LOG_T_RANGE))
         return Batch(P, T, _softmax(self.u), generator)
 
     def take(self, idx: np.ndarray) -> "Coordinates":
-        return Coordinates(self.L[idx], self.logT[idx], self.u[idx])
+        return Coordinates(self.L[idx], self.logT[idx], self.u[idx], self.zeros[idx])
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -114,7 +123,7 @@ def _mutate(c: Coordinates, sigma: np.ndarray, rng: np.random.Generator) -> Coor
     logT[t] += sigma[t, None] * rng.standard_normal((int(t.sum()), K))
     wt = block == K + 1
     u[wt] += sigma[wt, None] * rng.standard_normal((int(wt.sum()), K))
-    return Coordinates(L, logT, u)
+    return Coordinates(L, logT, u, c.zeros)
 
 
 def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Generator,
@@ -149,7 +158,7 @@ def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Ge
         winners = kids.take(flat)
         parents = Coordinates(np.where(improved[:, None, None], winners.L, parents.L),
                               np.where(improved[:, None], winners.logT, parents.logT),
-                              np.where(improved[:, None], winners.u, parents.u))
+                              np.where(improved[:, None], winners.u, parents.u), parents.zeros)
         best = np.where(improved, ks[np.arange(P), pick], best)
         best_m = _merge(best_m, _take(km, flat), improved)
     return parents.batch(generator), best_m, sigma

@@ -33,7 +33,7 @@ import numpy as np
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Counterexample, Result, Verdict
-from mtkd.theorems import Batch, ExactPoint, Margins, Property
+from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated_reason
 
 from .certify import Outcome, certify_candidate, strongest_certificate
 from .generators import DEFAULT_SIZES, generate
@@ -63,6 +63,8 @@ class SearchConfig:
     """Processes running the streams; any value gives the same result."""
     shrink_seconds: float = 4.0
     """Time for shrinking the find to a minimal counterexample (0: keep it as found)."""
+    domain: Domain = Domain.OPEN
+    """Which teachers the random generators draw: all positive, or with exact zeros in every input."""
 
 
 @dataclass
@@ -107,6 +109,9 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     carries the shrunk counterexample, and in ``extra`` the worst violation found (``worst``),
     ``time_to_first_certified`` (seconds) and the input count.
     """
+    unstated = unstated_reason(prop, config.domain)
+    if unstated is not None:
+        return Result(prop.id, Verdict.UNKNOWN, method="not applicable", scope=config.domain.label, message=unstated)
     start = time.monotonic()
     plan = _Plan.of(op, config)
     ends = _run_streams(op, prop, config, plan, start, progress, batches)
@@ -205,7 +210,7 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
         K, V = config.sizes[(index + step * config.streams) % len(config.sizes)]
         stats.batches += 1
         try:
-            x = batches(rng) if batches is not None else generate(rng, plan.batch, K, V)
+            x = batches(rng) if batches is not None else generate(rng, plan.batch, K, V, config.domain)
             stats.generators.add(x.generator.split("/")[0])
             m = prop.margins(op, x, rng)
             best_margin = min(best_margin, _finite_min(m))
@@ -421,7 +426,7 @@ def margin_value(cx: Counterexample) -> float:
 def _scope(config: SearchConfig) -> str:
     ks = sorted({k for k, _ in config.sizes})
     vs = sorted({v for _, v in config.sizes})
-    return f"open domain, K in {ks[0]}..{ks[-1]}, V in {{{', '.join(map(str, vs))}}}, float64 search, seed {config.seed}"
+    return f"{config.domain.label}, K in {ks[0]}..{ks[-1]}, V in {{{', '.join(map(str, vs))}}}, float64 search, seed {config.seed}"
 
 
 def _stable_hash(text: str) -> int:

@@ -135,11 +135,11 @@ def _drop_teachers(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[
 
 def _drop_tokens(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[Candidate]:
     for keep in _subsets(x.V, minimum=2):
-        rows = []
-        for row in x.P:
-            total = sum((row[i] for i in keep), Fraction(0))
-            rows.append(tuple(row[i] / total for i in keep))
-        yield ExactPoint(tuple(rows), x.T, x.w), _remap(prop, witness, keep, "token")
+        totals = [sum((row[i] for i in keep), Fraction(0)) for row in x.P]
+        if any(t == 0 for t in totals):
+            continue  # a teacher would keep only zeros (closed domain): not a probability vector
+        rows = tuple(tuple(row[i] / t for i in keep) for row, t in zip(x.P, totals))
+        yield ExactPoint(rows, x.T, x.w), _remap(prop, witness, keep, "token")
 
 
 def _subsets(n: int, minimum: int) -> Iterator[list[int]]:

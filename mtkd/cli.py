@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from mtkd.errors import MtkdError
 from mtkd.format import Format, dumps, render
 from mtkd.operators import BUILTINS, Operator, load_operator
-from mtkd.theorems import FAMILY_IDS, PROPERTIES, get_property
+from mtkd.theorems import FAMILY_IDS, PROPERTIES, Domain, get_property
 from mtkd.verify import Report, VerifyOptions, verify
 
 from .engines import Engine
@@ -71,6 +71,11 @@ def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:
     return bar, update
 
 
+DOMAIN_OPTION = click.option(
+    "--domain", type=click.Choice([d.value for d in Domain]), default=Domain.OPEN.value, show_default=True,
+    help="open: every teacher entry > 0 (where the proofs live); closed: search teachers with exact zeros.")
+
+
 @main.command()
 @click.argument("operator")
 @click.option("--property", "-p", "properties", multiple=True, type=click.Choice(list(PROPERTIES)),
@@ -92,17 +97,18 @@ def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Corpus directory to replay first and --save into (default: the committed corpus).")
 @click.option("--no-corpus", is_flag=True, help="Do not replay saved counterexamples first.")
+@DOMAIN_OPTION
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
                engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, workers: int, save: bool,
-               corpus_dir: str, no_corpus: bool) -> None:
+               corpus_dir: str, no_corpus: bool, domain: str) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
     op = load_operator(operator, time_limit=call_timeout)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
-                            corpus=None if no_corpus else corpus_dir)
+                            corpus=None if no_corpus else corpus_dir, domain=Domain(domain))
     if fmt == Format.TEXT.value:
-        err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}")
+        err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}, {Domain(domain).label}")
         bar, update = _progress()
         with bar:
             report = verify(op, options, update)
@@ -172,9 +178,11 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Corpus directory for --save (default: the committed corpus).")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
+@DOMAIN_OPTION
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
-               v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str) -> None:
+               v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str,
+               domain: str) -> None:
     """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
@@ -186,7 +194,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
     config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,
-                          stop_at_first=True)
+                          stop_at_first=True, domain=Domain(domain))
     bar = Progress(TextColumn(f"{prop.id:<16}"), BarColumn(), TextColumn("{task.fields[info]}"),
                    console=err, transient=True, disable=fmt != Format.TEXT.value)
     task = bar.add_task("", total=budget, info="")
@@ -200,7 +208,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
     with bar:
         result = search_property(op, prop, config, update)
     report = Report(op.spec, seed, op.capabilities, tuple(op.limitations()), (result,), (),
-                    {"budget": budget, "max_inputs": max_inputs, "engine": "search",
+                    {"budget": budget, "max_inputs": max_inputs, "engine": "search", "domain": domain,
                      "sizes": [list(s) for s in sizes] if k or v else "default"})
     if save and result.counterexample is not None and result.certified:
         from mtkd.counterexamples.corpus import DEFAULT_DIR, save as save_entry

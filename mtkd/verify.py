@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +12,7 @@ from mtkd.counterexamples import SearchConfig
 from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
-from mtkd.theorems import Property, resolve
+from mtkd.theorems import Domain, Property, resolve, unstated_reason
 
 from .engines import Engine, search_backend, smt_backend, symbolic_backend
 
@@ -38,6 +39,8 @@ class VerifyOptions:
     corpus: str | None = ""
     """Directory of saved counterexamples replayed before anything else ("": the committed corpus,
     None: do not replay)."""
+    domain: Domain = Domain.OPEN
+    """Open (every teacher entry > 0) or closed (zeros allowed); see :mod:`mtkd.theorems.domain`."""
 
 
 @dataclass(frozen=True)
@@ -86,23 +89,32 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
             alarms.append(alarm)
     return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()), tuple(results), tuple(alarms),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
-                   "max_k": options.max_k, "max_v": options.max_v})
+                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value})
 
 
 def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
            progress: ProgressFn | None) -> tuple[Result, str | None]:
     start = time.perf_counter()
+    unstated = unstated_reason(prop, options.domain)
+    if unstated is not None:
+        return Result(prop.id, Verdict.UNKNOWN, method="not applicable", scope=options.domain.label,
+                      message=unstated), None
     if options.corpus is not None and options.engine in (Engine.ALL, Engine.SEARCH):
-        known = replay_corpus(op, prop, options.corpus)
+        known = replay_corpus(op, prop, options.corpus, options.domain)
         if known is not None:
             return replace(known, seconds=time.perf_counter() - start), None
     decided: Result | None = None
     notes: list[str] = []
     provers = []
-    if options.engine in (Engine.ALL, Engine.SYMBOLIC):
-        provers.append(symbolic_backend)
-    if options.engine in (Engine.ALL, Engine.SMT):
-        provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
+    if options.domain is not Domain.OPEN and options.engine is not Engine.SEARCH:
+        # Every symbolic and SMT argument divides by, or takes logs of, teacher entries assumed
+        # positive: a proof there says nothing about zeros, so it must not become a verdict here.
+        notes.append("symbolic / SMT: not used, their proofs and encodings are for the open domain only")
+    else:
+        if options.engine in (Engine.ALL, Engine.SYMBOLIC):
+            provers.append(symbolic_backend)
+        if options.engine in (Engine.ALL, Engine.SMT):
+            provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
     for backend in provers:
         try:
             r = backend(op, prop)
@@ -127,7 +139,7 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     complete = proved and bool(decided.extra.get("complete", True))  # type: ignore[union-attr]
     share = PROOF_CHECK_FRACTION if complete else 1.0
     config = SearchConfig(seed=options.seed, seconds=seconds * share,
-                          max_inputs=int(options.max_inputs * share), workers=options.workers)
+                          max_inputs=int(options.max_inputs * share), workers=options.workers, domain=options.domain)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
     found = search_backend(config, cb)(op, prop)
     evidence = prop.evidence(op, options.seed)
@@ -153,12 +165,18 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
                    seconds=time.perf_counter() - start), None
 
 
-def replay_corpus(op: Operator, prop: Property, directory: str = "") -> Result | None:
-    """A refutation from a saved counterexample of ``(op, prop)`` that still certifies, if any."""
+def replay_corpus(op: Operator, prop: Property, directory: str = "",
+                  domain: Domain = Domain.OPEN) -> Result | None:
+    """A refutation from a saved counterexample of ``(op, prop)`` in ``domain`` that still certifies, if any.
+
+    A saved point with a zero in ``P`` refutes only on the closed domain; an all-positive one on
+    both (the open domain is part of the closed one).
+    """
     from mtkd.counterexamples.corpus import DEFAULT_DIR, entries_for, replay_entry
 
     for path, entry in entries_for(op.spec, Path(directory) if directory else DEFAULT_DIR):
-        if entry.property != prop.id:
+        point = [[Fraction(v) for v in row] for row in entry.counterexample.P]
+        if entry.property != prop.id or not domain.admits(point):
             continue
         try:
             got = replay_entry(entry, op, path)
@@ -167,7 +185,7 @@ def replay_corpus(op: Operator, prop: Property, directory: str = "") -> Result |
         cx = entry.counterexample
         if got.stands and cx.certified:
             return Result(prop.id, Verdict.REFUTED, certified=True, method="corpus replay",
-                          scope=f"saved counterexample at K={cx.K}, V={cx.V}", counterexample=cx,
+                          scope=f"{domain.label}: saved counterexample at K={cx.K}, V={cx.V}", counterexample=cx,
                           message=f"{cx.explanation} Replayed from {path.name} ({got.message.split(':')[0]}).",
                           extra={"corpus_file": path.name, "time_to_first_certified": 0.0})
     return None

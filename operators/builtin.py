@@ -23,6 +23,16 @@ class BuiltinOperator(ABC):
         self.params: dict[str, float] = dict(params)
 
     @property
+    def zero_forcing(self) -> bool:
+        """Does one positive-weight teacher's zero force the pooled token to zero (closed domain)?"""
+        return False
+
+    @property
+    def undefined_note(self) -> str:
+        """Where the pool is undefined, in words (the suite appends it to a NaN ``error``); "" if nowhere."""
+        return ZERO_FORCING_UNDEFINED if self.zero_forcing else ""
+
+    @property
     def spec(self) -> str:
         if not self.params:
             return self.name
@@ -47,6 +57,13 @@ class BuiltinOperator(ABC):
     @abstractmethod
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         """The unnormalised pool in ``ctx`` arithmetic."""
+
+
+ZERO_FORCING_UNDEFINED = (
+    "The pool is undefined at such an input, not mis-computed: a token that any positive-weight "
+    "teacher rules out (Q_k(i) = 0) gets pooled mass 0 here, and when the positive-weight teachers "
+    "share no token with positive probability every token gets 0, so q = 0/0. This happens only "
+    "on the closed domain (teachers with exact zeros).")
 
 
 def weighted_log_sum(logQ: np.ndarray, w: np.ndarray) -> np.ndarray:

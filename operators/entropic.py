@@ -28,6 +28,7 @@ class EntropicPool(BuiltinOperator):
     formula = "q(i) ∝ (prod_k Q_k(i)^{w_k})^{1/(1+beta)}"
     source = "the paper's entropic regularisation (Thm III.1/III.2); Amari (2007)"
     param_doc = {"beta": "entropy bonus, > -1 (default 0.5); 0 gives geometric"}
+    zero_forcing = True  # a power of the geometric pool: undefined where geometric is
 
     def __init__(self, beta: float = 0.5) -> None:
         if not beta > -1:

@@ -6,7 +6,8 @@ McConway & Schervish, "Characterization of externally Bayesian pooling operators
 
 On the closed domain a token that some positive-weight teacher rules out gets zero. If the
 positive-weight teachers share no token at all the pool is undefined; this implementation then
-returns NaN, which the suite reports as an ``error`` with the input (a documented gap, not a bug).
+returns NaN, which the suite reports as an ``error`` with the input and :attr:`undefined_note`'s
+explanation (the operator is undefined there: a documented gap, not a bug).
 
 >>> import numpy as np
 >>> GeometricPool()(np.array([[0.5, 0.5], [0.9, 0.1]]), np.ones(2), np.array([0.5, 0.5]))
@@ -27,6 +28,7 @@ class GeometricPool(BuiltinOperator):
     name = "geometric"
     formula = "q(i) ∝ prod_k Q_k(i)^{w_k}"
     source = "Genest, McConway & Schervish (1986), logarithmic opinion pool; logit averaging"
+    zero_forcing = True
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_log_sum(logQ, w)

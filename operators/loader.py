@@ -81,6 +81,7 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
     if isinstance(obj, BuiltinOperator):
         algebraic = (obj.name, dict(obj.params))
     doc = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
+    note = getattr(obj, "undefined_note", "")
     return Operator(
         spec=spec,
         func=obj,
@@ -89,6 +90,7 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
         description=doc,
         time_limit=time_limit,
         algebraic=algebraic,
+        undefined_note=note if isinstance(note, str) else "",
     )
 
 

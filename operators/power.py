@@ -31,6 +31,11 @@ class PowerPool(BuiltinOperator):
     def __init__(self, alpha: float = 2.0) -> None:
         super().__init__(alpha=alpha)
 
+    @property
+    def zero_forcing(self) -> bool:
+        # alpha > 0 ignores a teacher's zero (the other terms stay); alpha <= 0 is forced to zero by it.
+        return self.params["alpha"] <= 0
+
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         a = self.params["alpha"]
         if a == 0:

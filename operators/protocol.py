@@ -78,6 +78,9 @@ class Operator:
     time_limit: float = 5.0
     algebraic: tuple[str, dict[str, float]] | None = field(default=None, compare=False)
     """``(builtin name, params)`` when the symbolic and SMT engines know this operator's formula."""
+    undefined_note: str = ""
+    """The operator's own words on where it is undefined (``op.undefined_note``), appended to a
+    NaN / inf ``error`` so that the report says *why* the output was not a number."""
 
     @property
     def capabilities(self) -> tuple[str, ...]:
@@ -119,7 +122,8 @@ class Operator:
             n = int(np.argmax(bad))
             raise OperatorFailure(
                 f"operator {self.spec!r} returned a non-finite value (NaN or inf) "
-                f"{np.array2string(q[n], precision=6)} at {describe_input(P[n], T[n], w[n])}",
+                f"{np.array2string(q[n], precision=6)} at {describe_input(P[n], T[n], w[n])}"
+                + (f". {self.undefined_note}" if self.undefined_note else ""),
                 (P[n], T[n], w[n]),
             )
         return q

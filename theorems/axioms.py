@@ -295,7 +295,8 @@ class Axiom5(Property):
     """Temperature coherence, FORMALIZATION's reading.
 
     (a) ``G(P, T, e_k) = tau_{T_k}(p_k)``; (b) as ``T_k -> inf`` the pool tends to the pool with
-    teacher ``k`` replaced by the uniform vector (at ``T_k = 1``), and as ``T_k -> 0+`` by the
+    teacher ``k`` replaced by the uniform vector (at ``T_k = 1``; on the closed domain the uniform
+    vector on the support of ``p_k``, see :meth:`limit_teacher`), and as ``T_k -> 0+`` by the
     one-hot at ``argmax p_k`` (uniform over tied maxima). (a) is certified with intervals; (b) is
     a limit, so its evidence (``T_k = 1e40`` / ``1e-40`` at 60 digits) is never a certificate.
     """
@@ -316,9 +317,17 @@ class Axiom5(Property):
 
     @staticmethod
     def limit_teacher(p: np.ndarray, part: str) -> np.ndarray:
-        """The uniform vector (``T -> inf``) or the uniform vector on ``argmax p`` (``T -> 0``)."""
+        """``lim tau_T(p)``: uniform on the support of ``p`` (``T -> inf``), or on ``argmax p`` (``T -> 0``).
+
+        On the open domain the support is every token, so ``T -> inf`` gives FORMALIZATION's
+        uniform vector. On the closed domain zeros stay zero under ``tau_T`` for every ``T``, so the
+        teacher can only approach the uniform vector on its support; demanding the full uniform
+        vector there would fail every operator that temperature-scales its teachers (``linear``
+        included), which is not what "the contribution approaches uniform" can mean.
+        """
         if part == "b-inf":
-            return np.full_like(p, 1.0 / p.shape[-1])
+            support = p > 0
+            return support / support.sum(axis=-1, keepdims=True)
         top = p == p.max(axis=-1, keepdims=True)
         return top / top.sum(axis=-1, keepdims=True)
 

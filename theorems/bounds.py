@@ -70,7 +70,12 @@ def _kl(p: list[Any], log_s: list[Any], ctx: HighPrecision) -> Any:
 
 
 class ThmIV9(Property):
-    """Log-loss bound: ``-log q(y) <= -sum_k w_k log Q_k(y)`` for every token ``y``."""
+    """Log-loss bound: ``-log q(y) <= -sum_k w_k log Q_k(y)`` for every token ``y``.
+
+    On the closed domain both sides live in ``[0, +inf]``: the right side is ``+inf`` when a
+    positive-weight teacher rules ``y`` out (the bound then holds), and ``q(y) = 0`` against a
+    finite right side is a violation.
+    """
 
     id = "thm-IV.9"
     title = "Theorem IV.9 (Jensen log-loss bound)"
@@ -91,7 +96,15 @@ class ThmIV9(Property):
         y = witness["token"]
         Q = precise_Q(x, ctx)
         qy = op.evaluate_precise(x.P, x.T, x.w, ctx)[y]
+        # Closed domain: log 0 is never evaluated. A positive-weight teacher with Q_k(y) = 0 makes
+        # the right side +inf, so the bound holds (even if q(y) = 0); otherwise the right side is
+        # finite and q(y) = 0 makes the left side +inf, a violation. The margin's sign is all that
+        # matters, so the infinite cases get the margins +1 and -1.
+        if any(wk > 0 and ctx.is_zero(row[y]) for wk, row in zip(x.w, Q)):
+            return PreciseMargin(ctx.num(1), False, detail={"-log q(y)": "(any)", "rhs": "+inf"})
         rhs = -sum((ctx.num(wk) * ctx.log(row[y]) for wk, row in zip(x.w, Q) if wk > 0), ctx.num(0))
+        if ctx.is_zero(qy):
+            return PreciseMargin(ctx.num(-1), False, detail={"-log q(y)": "+inf (q(y) = 0)", "rhs": fmt(ctx, rhs)})
         return PreciseMargin(rhs + ctx.log(qy), False, detail={"-log q(y)": fmt(ctx, -ctx.log(qy)), "rhs": fmt(ctx, rhs)})
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
