@@ -36,8 +36,11 @@ def tau(P: np.ndarray, T: np.ndarray) -> np.ndarray:
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Normalise log-scores over the last axis; ``-inf`` entries become exact zeros."""
     top = scores.max(axis=-1, keepdims=True)
-    e = np.exp(scores - top)
-    return e / e.sum(axis=-1, keepdims=True)
+    # A row of all -inf (every token pooled to zero: the pool is undefined) becomes NaN on
+    # purpose; the protocol reports it as an error with the operator's explanation.
+    with np.errstate(invalid="ignore"):
+        e = np.exp(scores - top)
+        return e / e.sum(axis=-1, keepdims=True)
 
 
 def tau_precise(row: Sequence[Any], T: Any, ctx: HighPrecision) -> list[Any]:

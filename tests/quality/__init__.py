@@ -1,0 +1,1 @@
+"""Known-verdict tests (a package, so that test module basenames may repeat across folders)."""
