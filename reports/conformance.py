@@ -4,13 +4,18 @@ One :class:`~mtkd.verify.Report` per operator, then the statements that quantify
 (``thm-III.1``, ``thm-III.2``), the ``prop-V.2`` demonstration and the sympy derivations, all
 rendered through one Jinja2 template into ``conformance.md`` (and the raw data into
 ``conformance.json``).
+
+A second matrix reports the closed domain (teachers with exact zeros) separately, as
+FORMALIZATION.md asks: the same operators and seed, search only (the provers are open-domain),
+inputs that all have exact zeros, and no corpus replay (the corpus holds open-domain points,
+whose refutations the first matrix already shows and which carry over to the closed domain).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +27,7 @@ from mtkd.format import certified_mark, markdown, summary
 from mtkd.operators import Operator, load_operator
 from mtkd.operators.precision import HighPrecision
 from mtkd.results import Verdict
-from mtkd.theorems import AXIOMS, ExactPoint, PROPERTIES
+from mtkd.theorems import AXIOMS, Domain, ExactPoint, PROPERTIES
 from mtkd.theorems.statements import render as render_statement
 from mtkd.verify import Report, VerifyOptions, verify
 
@@ -73,6 +78,20 @@ def family_verdicts(reports: list[Report]) -> list[FamilyVerdict]:
     return [iii1, iii2]
 
 
+def closed_errors(reports: list[Report]) -> list[tuple[str, list[str], str]]:
+    """Per operator with ``error`` verdicts: the operator, those property ids and the first message.
+
+    An operator undefined on part of the closed domain errs on nearly every property at similar
+    inputs; one message per operator keeps the report readable (each result keeps its own).
+    """
+    out = []
+    for r in reports:
+        errs = [x for x in r.results if x.verdict is Verdict.ERROR]
+        if errs:
+            out.append((r.operator, [x.property for x in errs], errs[0].message))
+    return out
+
+
 def prop_v2_demo(specs: tuple[str, ...], seed: int) -> list[tuple[str, str]]:
     """A free-logit student ``theta = log q`` reproduces ``q``: ``KL(q || softmax(theta))`` at 50 digits."""
     rng = np.random.default_rng(seed)
@@ -101,8 +120,16 @@ def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = V
         if progress:
             progress(op.spec)
         reports.append(verify(op, options))
+    closed_options = replace(options, domain=Domain.CLOSED, corpus=None)
+    closed = []
+    for op in ops:
+        if progress:
+            progress(f"{op.spec} ({Domain.CLOSED.label})")
+        closed.append(verify(op, closed_options))
     return {
         "reports": reports,
+        "closed": closed,
+        "closed_errors": closed_errors(closed),
         "family": family_verdicts(reports),
         "v2": prop_v2_demo(specs, options.seed),
         "derivations": _derivations(ops),
@@ -138,6 +165,7 @@ def write(data: dict[str, Any], out: Path) -> list[Path]:
     js.write_text(json.dumps({
         "seed": data["options"].seed,
         "operators": [r.to_json() for r in data["reports"]],
+        "closed_domain": [r.to_json() for r in data["closed"]],
         "family": [{"property": f.id, "verdict": f.verdict.value, "message": f.message} for f in data["family"]],
     }, indent=2), encoding="utf-8")
     return [md, js]
