@@ -25,9 +25,9 @@ from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.operators.exact import Exact
 from mtkd.operators.precision import HighPrecision, Interval
-from mtkd.operators.protocol import DeadlineExceeded, deadline
+from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
 from mtkd.results import Counterexample
-from mtkd.theorems import ExactPoint, PreciseKind, Property
+from mtkd.theorems import Batch, ExactPoint, PreciseKind, Property
 
 CONFIRM_DIGITS = 50
 CERTIFY_DIGITS = (60, 120)
@@ -62,6 +62,8 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
     """
     if op.precise_func is None:
         return _float_only(op, prop, x, witness, float_margin)
+    if prop.needs_operator:
+        _check_forms_agree(op, x)
     kind = prop.kind_at(witness)
     if kind is not PreciseKind.LIMIT:
         for ctx in _certifying_contexts(x, exact):
@@ -115,10 +117,34 @@ def _failing(hyps: Mapping[str, int | None]) -> str:
     return ", ".join(f"{k} has sign {v}" for k, v in hyps.items() if v is not None and v <= 0)
 
 
+FORMS_TOLERANCE = 1e-6
+"""Largest |q_float - q_precise| accepted between an operator's two forms at one input."""
+
+
+def _check_forms_agree(op: Operator, x: ExactPoint) -> None:
+    """Certificates are about the precise form; they say nothing unless it computes the same pool.
+
+    A precise form that disagrees with the float64 operator would certify refutations of a
+    correct operator (or clear a broken one), so the disagreement is an operator error.
+    """
+    P, T, w = x.floats()
+    q_float = op.evaluate(P[None], T[None], w[None])[0]
+    q_precise = op.evaluate_precise(x.P, x.T, x.w, HighPrecision(30))
+    gap = max(abs(float(a) - b) for a, b in zip(q_precise, q_float))
+    if not gap <= FORMS_TOLERANCE:
+        raise OperatorFailure(
+            f"the precise form of {op.spec!r} disagrees with the operator itself: max_i |q_float(i) - "
+            f"q_precise(i)| = {gap:.3g} > {FORMS_TOLERANCE:g} at {describe_input(P, T, w)}. Certificates are "
+            "computed with the precise form, so they would not be about this operator; make the two forms "
+            "compute the same pool.", (P, T, w))
+
+
 def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
                 float_margin: float | None, note: str = "") -> Outcome:
     if float_margin is None:
-        return Outcome(None, note + "no precise form and no float64 margin to judge")
+        # Nothing to trust (e.g. a replayed file): recompute the worst float64 margin at the point.
+        P, T, w = x.floats()
+        float_margin = float(prop.margins(op, Batch(P[None], T[None], w[None]), np.random.default_rng(0)).values[0])
     bound = prop.float_bound
     if float_margin < -bound:
         cx = Counterexample(

@@ -46,7 +46,7 @@ DIGITS = (1, 2, 3, 4, 6)
 # number per teacher; thm-IV.7's "s" is a student distribution over tokens.
 TEACHER_KEYS = {"k": "index", "k2": "index", "T_rate": "axis0", "w_to": "axis0", "w2": "axis0",
                 "P_rate": "axis0", "teacher_perm": "perm"}
-TOKEN_KEYS = {"token": "index", "direction": "axis0", "s": "axis0", "P_rate": "axis1", "token_perm": "perm"}
+TOKEN_KEYS = {"token": "index", "direction": "axis0", "s": "axis0", "log_s": "axis0", "P_rate": "axis1", "token_perm": "perm"}
 OVERRIDES = {("thm-IV.2", "s"): "teacher"}
 
 Witness = dict[str, Any]

@@ -77,15 +77,9 @@ def geometric_precise(Q: list[list[Any]], w: list[Any], ctx: HighPrecision, scal
     """``prod_k Q_k(i)^(w_k * scale)`` in ``ctx``; a zero with positive weight gives zero."""
     out = []
     for i in range(len(Q[0])):
-        if any(ctx.is_zero(row[i]) and not _is_zero_weight(wk, ctx) for row, wk in zip(Q, w)):
+        if any(ctx.is_zero(row[i]) and not ctx.is_zero(wk) for row, wk in zip(Q, w)):
             out.append(Q[0][i] * 0)
             continue
-        s = sum((wk * ctx.log(row[i]) for row, wk in zip(Q, w) if not _is_zero_weight(wk, ctx)), ctx.num(0))
+        s = sum((wk * ctx.log(row[i]) for row, wk in zip(Q, w) if not ctx.is_zero(wk)), ctx.num(0))
         out.append(ctx.exp(s * scale))
     return out
-
-
-def _is_zero_weight(wk: Any, ctx: HighPrecision) -> bool:
-    # A weight seeded with a derivative direction is not "zero" even at value 0: it moves.
-    d = getattr(wk, "d", 0)
-    return ctx.is_zero(wk) and isinstance(d, int) and d == 0

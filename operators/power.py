@@ -63,7 +63,7 @@ class PowerPool(BuiltinOperator):
         alpha, inv = ctx.num(a), ctx.num(1 / a)
         out = []
         for i in range(len(Q[0])):
-            active = [(row[i], wk) for row, wk in zip(Q, w) if not (ctx.is_zero(wk) and getattr(wk, "d", 0) == 0)]
+            active = [(row[i], wk) for row, wk in zip(Q, w) if not ctx.is_zero(wk)]
             if any(ctx.is_zero(x) for x, _ in active):
                 if a < 0:
                     out.append(Q[0][i] * 0)

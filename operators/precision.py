@@ -202,7 +202,8 @@ class Derivative:
         return Dual(self.base.max(x.v for x in xs), top.d)
 
     def is_zero(self, x: Dual) -> bool:
-        return self.base.is_zero(x.v)
+        """Zero *and* not moving: a weight at 0 that the perturbation raises is not zero."""
+        return self.base.is_zero(x.v) and isinstance(x.d, int)
 
     def derivative_sign(self, x: Dual) -> int | None:
         """Sign of the derivative part: exact ``0`` when the perturbation never reached ``x``."""

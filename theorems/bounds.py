@@ -9,7 +9,6 @@ import numpy as np
 
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
-from mtkd.operators.temperature import softmax
 
 from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, masked_min, precise_Q
 
@@ -40,27 +39,39 @@ class ThmIV7(Property):
         C = np.einsum("nk,nk->n", x.w, _xlogx(Q).sum(-1)) - _xlogx(q).sum(-1)
         d = q - m
         norm2 = (d * d).sum(-1)
-        # Pick t so that the predicted margin C - t |d|^2 is -max(|C|, 1e-3 |d|): well clear of zero
-        # but with s still representable. Bounded t keeps the student inside float64's range.
-        t = np.clip((np.abs(C) + 2 * np.maximum(np.abs(C), 1e-3 * np.sqrt(norm2))) / np.maximum(norm2, 1e-300), 0, 1e4)
-        log_s = np.log(softmax(-t[:, None] * d) + 1e-300)
-        values = C + (q * log_s).sum(-1) - (m * log_s).sum(-1)
-        return Margins(values, np.zeros(len(q), bool), {"s": np.exp(log_s)})
+        # Pick t so that the predicted margin C - t |d|^2 is -max(|C|, 1e-3 |d|): well clear of zero.
+        # t may be huge when q is close to m, so the student is kept as log-weights, never as
+        # probabilities (which would underflow). |d| at round-off level means q = m: t = 0.
+        t = np.where(norm2 > 1e-30,
+                     (np.abs(C) + 2 * np.maximum(np.abs(C), 1e-3 * np.sqrt(norm2))) / np.maximum(norm2, 1e-300), 0.0)
+        a = -t[:, None] * d
+        log_s = a - (a.max(-1, keepdims=True) + np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True)))
+        values = C + ((q - m) * log_s).sum(-1)
+        return Margins(values, np.zeros(len(q), bool), {"log_s": a})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: HighPrecision) -> PreciseMargin:
-        s = [Fraction(v) for v in witness["s"]]
-        top = max(range(len(s)), key=lambda j: s[j])
-        s[top] += 1 - sum(s)
-        logs = [ctx.log(ctx.num(v)) for v in s]
+        logs = self._student_logs(witness, ctx)
         Q = precise_Q(x, ctx)
         q = op.evaluate_precise(x.P, x.T, x.w, ctx)
         lhs = _kl(q, logs, ctx)
         rhs = sum((ctx.num(wk) * _kl(row, logs, ctx) for wk, row in zip(x.w, Q)), ctx.num(0))
         return PreciseMargin(rhs - lhs, False, detail={"KL(q||s)": fmt(ctx, lhs), "sum_k w_k KL(Q_k||s)": fmt(ctx, rhs)})
 
+    @staticmethod
+    def _student_logs(witness: Mapping[str, Any], ctx: HighPrecision) -> list[Any]:
+        """``log s`` from the witness: log-weights ``a`` (``s ∝ exp(a)``) or, in older files, ``s`` itself."""
+        if "log_s" in witness:
+            a = [ctx.num(Fraction(v)) for v in witness["log_s"]]
+            log_z = ctx.log(sum((ctx.exp(v) for v in a), ctx.num(0)))
+            return [v - log_z for v in a]
+        s = [Fraction(v) for v in witness["s"]]
+        top = max(range(len(s)), key=lambda j: s[j])
+        s[top] += 1 - sum(s)
+        return [ctx.log(ctx.num(v)) for v in s]
+
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
-        return (f"for the student s in the witness, KL(q||s) = {pm.detail['KL(q||s)']} exceeds "
+        return (f"for the student s in the witness (s ∝ exp(log_s)), KL(q||s) = {pm.detail['KL(q||s)']} exceeds "
                 f"sum_k w_k KL(Q_k||s) = {pm.detail['sum_k w_k KL(Q_k||s)']}: the Jensen bound needs q to be "
                 "the linear mixture of the teachers.")
 

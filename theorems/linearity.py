@@ -11,7 +11,7 @@ from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
 
-from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, precise_Q
+from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, precise_Q, simplex_point
 
 
 class AssumptionL(Property):
@@ -39,8 +39,8 @@ class AssumptionL(Property):
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: HighPrecision) -> PreciseMargin:
-        w2 = [Fraction(v) for v in witness["w2"]]
-        w2[-1] = 1 - sum(w2[:-1])
+        # The largest entry absorbs the rounding, so no weight can turn negative (simplex_point).
+        w2 = list(simplex_point(np.array([float(v) for v in witness["w2"]])))
         lam, i = Fraction(witness["lam"]), witness["token"]
         mid = [lam * a + (1 - lam) * b for a, b in zip(x.w, w2)]
         lhs = op.evaluate_precise(x.P, x.T, mid, ctx)[i]
@@ -170,6 +170,7 @@ class ThmIV2(Property):
     id = "thm-IV.2"
     title = "Theorem IV.2 (ensemble variance reduction)"
     reference = "Theorem IV.2, Sec. IV-A"
+    needs_operator = False
     wording = ("sum_k w_k^2 s_k <= sum_k w_k s_k for all s_k >= 0, strict when two positive weights have s_k > 0; "
                "applies to an operator only where assumption-L holds.")
     kind = Kind.THEOREM

@@ -182,6 +182,7 @@ class Property(ABC):
     """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""
     open_only: ClassVar[bool] = False
     needs_operator: ClassVar[bool] = True
+    """False for statements whose margin never evaluates the operator (``thm-IV.2``'s inequality)."""
 
     def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
         """The arithmetic this witness's margin needs; a property mixing parts may override."""

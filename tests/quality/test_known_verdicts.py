@@ -94,10 +94,14 @@ def recheck(spec: str, r: Result, ref) -> None:
                - mp(1 - lam) * ref.pool(name, params, P, T, w2)[i])
         assert abs(gap) > tiny
     elif r.property == "thm-IV.7":
-        s = [Fraction(x) for x in wit["s"]]
-        s[max(range(len(s)), key=lambda j: s[j])] += 1 - sum(s)
-        assert all(x > 0 for x in s)
-        logs = [ctx.log(mp(x)) for x in s]
+        if "log_s" in wit:  # the student as log-weights: s ∝ exp(log_s)
+            a = [mp(Fraction(x)) for x in wit["log_s"]]
+            logs = [v - ctx.log(ctx.fsum(ctx.exp(u) for u in a)) for v in a]
+        else:
+            s = [Fraction(x) for x in wit["s"]]
+            s[max(range(len(s)), key=lambda j: s[j])] += 1 - sum(s)
+            assert all(x > 0 for x in s)
+            logs = [ctx.log(mp(x)) for x in s]
 
         def kl(p: list[Any]) -> Any:
             return ctx.fsum(pi * (ctx.log(pi) - ls) for pi, ls in zip(p, logs) if pi != 0)
