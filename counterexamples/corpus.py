@@ -116,9 +116,9 @@ def load_entry(path: Path) -> Entry:
     certified = field("certified", bool, "true or false")
     certificate = field("certificate", str, "a string")
     rows = [r for r in P if isinstance(r, list)]
-    if len(rows) != len(P) or not P or not all(len(r) == len(P[0]) for r in rows):
+    if len(rows) != len(P) or not P or not rows[0] or not all(len(r) == len(P[0]) for r in rows):
         raise CorruptCounterexampleError(f"Counterexample file {str(path)!r}: field 'P' must be a non-empty list "
-                                         "of rows of equal length.")
+                                         "of non-empty rows of equal length.")
     for name, vals in (("P", [v for r in rows for v in r]), ("T", T), ("w", w)):
         _check_numbers(path, name, vals)
     if len(T) != len(P) or len(w) != len(P):
@@ -132,16 +132,133 @@ def load_entry(path: Path) -> Entry:
     return Entry(operator, prop, cx, seed if isinstance(seed, int) else None, str(data.get("tool_version", "")))
 
 
+MAX_NUMBER_CHARS = 5000
+"""Longest number string accepted in a corpus file (saved files stay far below: ~50)."""
+MAX_DECIMAL_EXPONENT = 4000
+"""Largest ``|e|`` of a number written ``...e<e>``: ``Fraction("1e999999999")`` would compute
+``10**999999999`` and hang the replay, and no saved counterexample needs more than a few hundred."""
+
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)")
+
+
+def parse_number(v: Any) -> Fraction:
+    """An exact number from a corpus string, refusing sizes that would hang ``Fraction``.
+
+    >>> parse_number("1/3"), parse_number("2.5e-3")
+    (Fraction(1, 3), Fraction(1, 400))
+    >>> parse_number("1e999999999")
+    Traceback (most recent call last):
+    ...
+    ValueError: exponent 999999999 is beyond +-4000
+    """
+    if not isinstance(v, str):
+        raise ValueError("not a string")
+    if len(v) > MAX_NUMBER_CHARS:
+        raise ValueError(f"{len(v)} characters, more than {MAX_NUMBER_CHARS}")
+    for m in _EXPONENT.finditer(v):
+        if len(m.group(1).lstrip("+-")) > 6 or abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT:
+            raise ValueError(f"exponent {m.group(1)} is beyond +-{MAX_DECIMAL_EXPONENT}")
+    return Fraction(v)
+
+
 def _check_numbers(path: Path, name: str, vals: list[Any]) -> None:
     for v in vals:
         try:
-            if not isinstance(v, str):
-                raise ValueError
-            Fraction(v)
-        except (ValueError, ZeroDivisionError):
+            parse_number(v)
+        except (ValueError, ZeroDivisionError) as exc:
             raise CorruptCounterexampleError(
-                f"Counterexample file {str(path)!r}: field {name!r} holds {json.dumps(v)}, which is not an exact "
-                "number written as a string (like \"0.25\" or \"1/3\").") from None
+                f"Counterexample file {str(path)!r}: field {name!r} holds {json.dumps(v)[:80]}, which is not an exact "
+                f"number written as a string (like \"0.25\" or \"1/3\"): {exc}.") from None
+
+
+# What each property's witness holds (the keys its ``precise_margin`` reads), to reject a witness
+# that does not fit the point before replaying it. Kinds: "token" (0 <= i < V), "token-or-sum"
+# (also -1: the sum), "teacher" (0 <= k < K), "V"/"K" (that many numbers), "KxV" (a matrix),
+# "number", "perm-V"/"perm-K" (permutations), or a tuple of allowed strings.
+_PARTS5 = ("a", "b-inf", "b-zero")
+WITNESS_SCHEMA: dict[str, dict[str, Any]] = {
+    "axiom1": {"token": "token-or-sum"},
+    "axiom1-hull": {"direction": "V"},
+    "axiom2": {"token": "token"},
+    "axiom3": {"k": "teacher", "k2": "teacher", "token": "token"},
+    "axiom4": {"P_rate": "KxV", "T_rate": "K", "w_rate": "K"},
+    "axiom5": {"part": _PARTS5, "k": "teacher"},
+    "assumption-L": {"w2": "K", "lam": "number", "token": "token"},
+    "assumption-L-separable": {"part": ("mixture", "locality")},
+    "def-IV.1": {"token": "token"},
+    "thm-IV.2": {"s": "K"},
+    "thm-IV.7": {"s": "V"},
+    "thm-IV.9": {"token": "token"},
+    "prop-IV.11": {"token": "token"},
+    "cor-IV.12": {"k": "teacher", "token": "token"},
+}
+
+
+def _witness_schema(prop_id: str, witness: dict[str, Any]) -> dict[str, Any]:
+    """The keys this witness needs: some depend on its ``part``."""
+    schema = dict(WITNESS_SCHEMA.get(prop_id, {}))
+    part = witness.get("part")
+    if prop_id == "thm-IV.7" and "log_s" in witness:  # log-weights of the student (s ∝ exp(log_s))
+        schema = {"log_s": "V"}
+    if prop_id == "axiom5" and part == "a":
+        schema["token"] = "token"
+    if prop_id == "assumption-L-separable":
+        if part == "mixture":
+            schema["token"] = "token"
+        elif part == "locality":
+            schema.update({"k": "teacher", "token_perm": "perm-V", "teacher_perm": "perm-K"})
+    return schema
+
+
+def check_witness(path: Path, prop_id: str, x: ExactPoint, witness: dict[str, Any]) -> None:
+    """Raise :class:`CorruptCounterexampleError` naming the first witness field that does not fit ``x``."""
+    K, V = len(x.P), len(x.P[0])
+
+    def bad(key: str, want: str) -> CorruptCounterexampleError:
+        found = json.dumps(witness[key])[:80] if key in witness else "nothing"
+        return CorruptCounterexampleError(
+            f"Counterexample file {str(path)!r}: field 'witness.{key}' should be {want} for property {prop_id} at "
+            f"this point (K={K} teachers, V={V} tokens), found {found}.")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_number(v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, (int, float)):
+            return v == v and abs(v) != float("inf")
+        try:
+            parse_number(v)
+        except (ValueError, ZeroDivisionError):
+            return False
+        return True
+
+    for key, kind in _witness_schema(prop_id, witness).items():
+        v = witness.get(key)
+        if isinstance(kind, tuple):
+            if v not in kind:
+                raise bad(key, "one of " + ", ".join(repr(k) for k in kind))
+        elif kind in ("token", "token-or-sum", "teacher"):
+            lo, hi = (-1 if kind == "token-or-sum" else 0), (K if kind == "teacher" else V)
+            if not (is_int(v) and lo <= v < hi):
+                what = "a teacher index" if kind == "teacher" else "a token index"
+                raise bad(key, f"{what} from {lo} to {hi - 1}" + (" (-1: the sum)" if lo < 0 else ""))
+        elif kind == "number":
+            if not is_number(v):
+                raise bad(key, "a number")
+        elif kind in ("V", "K"):
+            n = V if kind == "V" else K
+            if not (isinstance(v, list) and len(v) == n and all(is_number(a) for a in v)):
+                raise bad(key, f"a list of {n} numbers")
+        elif kind == "KxV":
+            if not (isinstance(v, list) and len(v) == K and all(
+                    isinstance(r, list) and len(r) == V and all(is_number(a) for a in r) for r in v)):
+                raise bad(key, f"a {K} x {V} list of lists of numbers")
+        elif kind in ("perm-V", "perm-K"):
+            n = V if kind == "perm-V" else K
+            if not (isinstance(v, list) and all(is_int(a) for a in v) and sorted(v) == list(range(n))):
+                raise bad(key, f"a permutation of 0..{n - 1}")
 
 
 @dataclass(frozen=True)
@@ -160,9 +277,12 @@ def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-"
     prop = get_property(entry.property)
     cx = entry.counterexample
     try:
+        for name, vals in (("P", [v for row in cx.P for v in row]), ("T", cx.T), ("w", cx.w)):
+            _check_numbers(path, name, list(vals))
         x = ExactPoint.from_strings(cx.P, cx.T, cx.w)
     except (ValueError, ZeroDivisionError) as exc:
         raise CorruptCounterexampleError(f"Counterexample file {str(path)!r}: {exc}.") from None
+    check_witness(path, prop.id, x, dict(cx.witness))
     if any(sum(row) != 1 for row in x.P) or sum(x.w) != 1 or any(v < 0 for row in x.P for v in row) \
             or any(v < 0 for v in x.w) or any(t <= 0 for t in x.T):
         return Replay(path, False, "the input is not admissible: rows of P and w must be non-negative and sum to "
@@ -189,6 +309,8 @@ def replay(path: Path) -> Replay:
     try:
         return replay_entry(entry, path=path)
     except MtkdError as exc:
+        if str(exc).startswith("Counterexample file"):
+            raise
         raise type(exc)(f"Counterexample file {str(path)!r}: {exc}") from None
 
 

@@ -74,6 +74,8 @@ class SearchStats:
     candidates: int = 0
     rejected: int = 0
     generators: set[str] = field(default_factory=set)
+    rejected_by: dict[str, int] = field(default_factory=dict)
+    """Rejected candidates per :func:`rejection_reason`."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class StreamEnd:
     rejected: int
     generators: frozenset[str]
     ended_by: str
+    rejected_by: tuple[tuple[str, int], ...] = ()
 
 
 ProgressFn = Callable[[int, float], None]
@@ -130,11 +133,14 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     if winner is None:
         ended_by = "time budget" if any(e.ended_by == "time budget" for e in ends) else "input quota"
         generators = sorted({g for e in ends for g in e.generators})
+        by: dict[str, int] = {}
+        for e in ends:
+            for why, n in e.rejected_by:
+                by[why] = by.get(why, 0) + n
         return Result(prop.id, Verdict.NOT_REFUTED, method=plan.method, scope=_scope(config),
                       message=(f"{inputs} inputs ({ended_by}), generators: {', '.join(generators)}; "
-                               f"{candidates} float64 candidates, all rejected as round-off by "
-                               f"{'interval / 50-digit re-evaluation' if op.precise_func else 'the float64 round-off bound'}."),
-                      seconds=elapsed, extra={"inputs": inputs})
+                               + rejection_summary(candidates, rejected, by) + "."),
+                      seconds=elapsed, extra={"inputs": inputs, "rejected_by": by})
     assert winner.outcome is not None and winner.outcome.counterexample is not None
     found = winner.outcome.counterexample
     worst = polish(op, prop, found, np.random.default_rng([config.seed, _stable_hash(prop.id), 10**6]))
@@ -202,7 +208,7 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
 
     def end(step: int | None, outcome: Outcome | None, error: str | None, ended_by: str, at: float) -> StreamEnd:
         return StreamEnd(index, stats.batches, step, outcome, error, at, best_margin, stats.candidates,
-                         stats.rejected, frozenset(stats.generators), ended_by)
+                         stats.rejected, frozenset(stats.generators), ended_by, tuple(sorted(stats.rejected_by.items())))
 
     for step in range(plan.steps):
         if time.monotonic() - start > config.seconds:
@@ -386,11 +392,54 @@ def _certify_batch(op: Operator, prop: Property, x: Batch, m: Margins, slack: fl
         outcome = certify_candidate(op, prop, x.P[n], x.T[n], x.w[n], m.witness_at(int(n)), float(m.values[n]))
         if outcome.counterexample is None:
             stats.rejected += 1
+            why = rejection_reason(outcome.reason)
+            stats.rejected_by[why] = stats.rejected_by.get(why, 0) + 1
         elif outcome.counterexample.certified:
             return outcome
         elif fallback is None:
             fallback = outcome
     return fallback
+
+
+REJECTION_REASONS: tuple[tuple[str, str], ...] = (
+    ("precise form failed", "the float64 round-off bound after the precise form failed"),
+    ("within the round-off bound", "the float64 round-off bound"),
+    ("certified >= 0", "interval arithmetic (margin certified >= 0)"),
+    ("too close to call", "interval arithmetic (sign undecided: too close to call)"),
+    ("hypothesis fails", "an exact check of the witness's hypotheses"),
+    ("digits: round-off", "high-precision re-evaluation"),
+)
+"""Substrings of :class:`~.certify.Outcome` reasons and what they say rejected a candidate."""
+
+
+def rejection_reason(reason: str) -> str:
+    """What rejected a float64 candidate, from its outcome's reason.
+
+    >>> rejection_reason("margin 1e-30 at 50 digits: round-off")
+    'high-precision re-evaluation'
+    >>> rejection_reason("precise form failed (ValueError: x); float64 margin -1e-12 is within the round-off bound 1e-09")
+    'the float64 round-off bound after the precise form failed'
+    """
+    for needle, what in REJECTION_REASONS:
+        if needle in reason:
+            return what
+    return "other checks (" + reason.split(":")[0][:60] + ")"
+
+
+def rejection_summary(candidates: int, rejected: int, by: dict[str, int]) -> str:
+    """``"3 float64 candidates, 3 examined and rejected as round-off: 2 by ..., 1 by ..."``.
+
+    >>> rejection_summary(0, 0, {})
+    'no float64 candidates'
+    >>> rejection_summary(5, 3, {"interval arithmetic (margin certified >= 0)": 3})
+    '5 float64 candidates, 3 examined (the others were beyond the per-batch limit), all rejected: 3 by interval arithmetic (margin certified >= 0)'
+    """
+    if candidates == 0:
+        return "no float64 candidates"
+    examined = (f"{rejected} examined (the others were beyond the per-batch limit)" if rejected < candidates
+                else "all examined")
+    parts = ", ".join(f"{n} by {why}" for why, n in sorted(by.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{candidates} float64 candidates, {examined}, all rejected" + (f": {parts}" if parts else "")
 
 
 def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Generator,

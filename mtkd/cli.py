@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -23,6 +24,41 @@ from .engines import Engine
 err = Console(stderr=True)
 
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+
+
+class PositiveSeconds(click.ParamType):
+    """A finite number of seconds > 0: ``nan``, ``inf`` and ``0`` are usage errors (exit 2).
+
+    Every float option of the CLI uses this one type, so they all reject the same inputs with the
+    same message.
+
+    >>> PositiveSeconds().convert("2.5", None, None)
+    2.5
+    >>> PositiveSeconds().convert("nan", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: nan is not in the range x>0 (finite): valid range 0 < x < inf seconds (nan and inf are not allowed), e.g. 5 or 0.5.
+    """
+
+    name = "seconds"
+    valid = "valid range 0 < x < inf seconds (nan and inf are not allowed), e.g. 5 or 0.5."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number: {self.valid}", param, ctx)
+        if not (math.isfinite(x) and x > 0):
+            self.fail(f"{x} is not in the range x>0 (finite): {self.valid}", param, ctx)
+        return x
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "SECONDS"
+
+
+SECONDS = PositiveSeconds()
+SEED = click.IntRange(min=0)
+"""numpy's generators take non-negative seeds only."""
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,15 +116,15 @@ DOMAIN_OPTION = click.option(
 @click.argument("operator")
 @click.option("--property", "-p", "properties", multiple=True, type=click.Choice(list(PROPERTIES)),
               help="Check only these property ids (repeatable). Default: all.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random choice.")
+@click.option("--budget", type=SECONDS, default=30.0, show_default=True,
               help="Search seconds for the whole run (a cap; --max-inputs fixes the work).")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True,
               help="Search inputs per property.")
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
 @click.option("--max-k", type=click.IntRange(1, 12), default=4, show_default=True, help="SMT scope: teachers.")
 @click.option("--max-v", type=click.IntRange(2, 12), default=4, show_default=True, help="SMT scope: tokens.")
-@click.option("--call-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True,
               help="Seconds one operator call may take before it counts as hung.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
@@ -137,8 +173,8 @@ main.add_command(verify_cmd, "verify")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
               help="Directory for conformance.md and conformance.json.")
 @click.option("--operator", "operators", multiple=True, help="Operators to include (default: the built-ins).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--budget", type=SECONDS, default=20.0, show_default=True,
               help="Search seconds per operator.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
@@ -165,15 +201,15 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @main.command("search")
 @click.argument("operator")
 @click.argument("property_id", metavar="PROPERTY", type=click.Choice(list(PROPERTIES)))
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+@click.option("--budget", type=SECONDS, default=10.0, show_default=True,
               help="Seconds to hunt (a cap; --max-inputs fixes the reproducible amount of work).")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=400_000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--k", "k", type=click.IntRange(1, 64), default=None, help="Fix the number of teachers.")
 @click.option("--v", "v", type=click.IntRange(2, 100_000), default=None, help="Fix the vocabulary size.")
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Processes; the result is the same for any value.")
-@click.option("--call-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
+@click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True)
 @click.option("--save", is_flag=True, help="Save the certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Corpus directory for --save (default: the committed corpus).")

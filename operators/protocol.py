@@ -19,6 +19,7 @@ import contextlib
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Sequence
@@ -61,9 +62,41 @@ def deadline(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-3))
 
 
+DESCRIBE_THRESHOLD = 40
+"""Arrays with more entries than this are summarised (``...``) in messages."""
+
+
+def _one_line(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a), separator=", ", precision=6, suppress_small=False,
+                           max_line_width=10**6, threshold=DESCRIBE_THRESHOLD, edgeitems=3)
+
+
 def describe_input(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> str:
-    with np.printoptions(precision=6, suppress=False, linewidth=200, threshold=40):
-        return f"P={np.array2string(P, separator=', ')}, T={np.array2string(T, separator=', ')}, w={np.array2string(w, separator=', ')}"
+    """The input on one line, whatever its size (messages are one paragraph).
+
+    >>> describe_input(np.full((2, 3), 1 / 3), np.ones(2), np.full(2, 0.5))
+    'P=[[0.333333, 0.333333, 0.333333], [0.333333, 0.333333, 0.333333]], T=[1., 1.], w=[0.5, 0.5]'
+    >>> "\\n" in describe_input(np.full((8, 1000), 1e-3), np.ones(8), np.full(8, 1 / 8))
+    False
+    """
+    return f"P={' '.join(_one_line(P).split())}, T={_one_line(T)}, w={_one_line(w)}"
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A view of ``a`` that user code cannot write through (``a`` itself stays writable)."""
+    view = np.asarray(a).view()
+    view.setflags(write=False)
+    return view
+
+
+def _modified_input(exc: BaseException) -> bool:
+    return isinstance(exc, ValueError) and "read-only" in str(exc)
+
+
+BATCH_SECONDS_PER_INPUT = 1e-3
+BATCH_SECONDS_PER_ELEMENT = 1e-7
+"""A batched call's time limit grows with the batch: ``time_limit + 1e-3 N + 1e-7 N K V`` seconds
+(100 ns per teacher entry, room for a few transcendental passes over ``(N, K, V)``)."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +145,13 @@ class Operator:
         """``q`` for a batch: ``(N, K, V), (N, K), (N, K) -> (N, V)``; raises OperatorFailure."""
         N, K, V = P.shape
         if self.batched_func is not None:
-            q = self._guarded(self.batched_func, (P, T, w), self.time_limit + 1e-3 * N, (N, V), P[0], T[0], w[0])
+            q = self._guarded(self.batched_func, (read_only(P), read_only(T), read_only(w)), self.batch_limit(N, K, V),
+                              (N, V), P[0], T[0], w[0])
         else:
             q = np.empty((N, V))
             for n in range(N):
-                q[n] = self._guarded(self.func, (P[n], T[n], w[n]), self.time_limit, (V,), P[n], T[n], w[n])
+                q[n] = self._guarded(self.func, (read_only(P[n]), read_only(T[n]), read_only(w[n])), self.time_limit,
+                                     (V,), P[n], T[n], w[n])
         bad = ~np.isfinite(q).all(axis=-1)
         if bad.any():
             n = int(np.argmax(bad))
@@ -128,22 +163,43 @@ class Operator:
             )
         return q
 
+    def batch_limit(self, N: int, K: int, V: int) -> float:
+        """Seconds one batched call on ``N`` inputs of ``K x V`` teachers may take."""
+        return self.time_limit + BATCH_SECONDS_PER_INPUT * N + BATCH_SECONDS_PER_ELEMENT * N * K * V
+
     def _guarded(self, fn: Callable[..., Any], args: tuple, limit: float, shape: tuple[int, ...],
                  P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
-        where = describe_input(P, T, w) if len(shape) == 1 else f"a batch whose first input is {describe_input(P, T, w)}"
+        batch = len(shape) > 1
+        where = f"a batch whose first input is {describe_input(P, T, w)}" if batch else describe_input(P, T, w)
         try:
             with deadline(limit):
                 out = fn(*args)
         except DeadlineExceeded:
+            within = (f"{limit:.1f} s (the limit covers the whole batch of {shape[0]} inputs: --call-timeout "
+                      f"plus {BATCH_SECONDS_PER_INPUT:g} s per input and {BATCH_SECONDS_PER_ELEMENT:g} s per "
+                      "teacher entry)" if batch else f"{limit:.1f} s")
             raise OperatorFailure(
-                f"operator {self.spec!r} did not return within {limit:.1f} s at {where}; "
+                f"operator {self.spec!r} did not return within {within} at {where}; "
                 "make it faster or raise the per-call limit with --call-timeout", (P, T, w)) from None
-        except Exception as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
+            if _modified_input(exc):
+                raise OperatorFailure(
+                    f"operator {self.spec!r} tried to modify its input ({type(exc).__name__}: {exc}) at {where}; "
+                    "inputs are read-only: work on a copy (e.g. P = P.copy())", (P, T, w)) from None
             raise OperatorFailure(
                 f"operator {self.spec!r} raised {type(exc).__name__}: {exc} at {where}", (P, T, w)) from None
+        if np.iscomplexobj(out) or (isinstance(out, (list, tuple)) and any(isinstance(v, complex) for v in out)):
+            raise OperatorFailure(
+                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where}", (P, T, w))
         try:
-            arr = np.asarray(out, dtype=float)
-        except (TypeError, ValueError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                arr = np.asarray(out, dtype=float)
+        except np.exceptions.ComplexWarning:
+            raise OperatorFailure(
+                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where}",
+                (P, T, w)) from None
+        except (TypeError, ValueError, OverflowError):
             raise OperatorFailure(
                 f"operator {self.spec!r} returned {type(out).__name__}, not an array of numbers, at {where}",
                 (P, T, w)) from None
@@ -164,6 +220,10 @@ class Operator:
         try:
             with deadline(self.time_limit):
                 out = list(self.precise_func(Pc, Tc, wc, ctx))
+        except SystemExit as exc:
+            raise OperatorFailure(
+                f"precise form of {self.spec!r} raised SystemExit({exc.code!r}) ({ctx.name}); an operator must "
+                "return or raise an ordinary exception, not exit", None) from None
         except DeadlineExceeded:
             where = describe_input(np.array([[float(x) for x in row] for row in P]), np.array([float(t) for t in T]),
                                    np.array([float(getattr(x, "v", x)) for x in w]))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
-from mtkd.results import Result, Verdict
+from mtkd.results import Counterexample, Result, Verdict
 
 from .smt_operators import Encoder, GeometricFamily, make_encoder
 from .smt_properties import BUILDERS, TOKEN0_ONLY, Setup, Stage, relaxed_stages, thm_IV_2
@@ -177,7 +177,7 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
                 break
             if stage.certify is not None:  # sat, and a model is a violation
                 assert out.model is not None
-                cx = stage.certify(out.model)
+                cx = property_witness(prop_id, stage.certify(out.model))
                 return Result(
                     prop_id, Verdict.REFUTED, certified=cx.certified, method=METHOD,
                     scope=f"counterexample at {size.describe()} (open domain, {enc.label})",
@@ -210,6 +210,34 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
                   message=message, seconds=seconds,
                   extra={"queries": queries, "complete": not partial, "partial": partial,
                          "proved_sizes": [[s.K, s.V] for s in proved]})
+
+
+def property_witness(prop_id: str, cx: Counterexample) -> Counterexample:
+    """``cx`` with its witness in the property's own schema (the keys its ``precise_margin`` reads).
+
+    The SMT stages name witnesses after their queries: a Farkas vector ``y`` with
+    ``y.q < min_k y.Q_k`` for ``axiom1-hull`` (the property wants a direction ``c`` with
+    ``c.q > max_k c.Q_k``, i.e. ``c = -y``), ``{"sum": True}`` for an ``axiom1`` sum (the property
+    uses token ``-1``), and part (a) only for ``axiom5``. Without this a saved SMT counterexample
+    could not be replayed. (``axiom1-hull`` keeps z3's ``y`` next to ``direction``, for readers
+    who check the Farkas certificate; replay reads ``direction`` only.)
+
+    >>> cx = Counterexample(P=(("1/2", "1/2"),), T=("1",), w=("1",), witness={"hull": "...", "y": ["1", "-1/2"]})
+    >>> property_witness("axiom1-hull", cx).witness
+    {'direction': ['-1', '1/2'], 'y': ['1', '-1/2']}
+    >>> property_witness("axiom1", replace(cx, witness={"sum": True})).witness
+    {'token': -1}
+    >>> property_witness("axiom5", replace(cx, witness={"token": 1, "k": 0})).witness
+    {'part': 'a', 'k': 0, 'token': 1}
+    """
+    w = dict(cx.witness)
+    if prop_id == "axiom1-hull" and "y" in w and "direction" not in w:
+        w = {"direction": [str(-Fraction(str(v))) for v in w["y"]], "y": list(w["y"])}
+    elif prop_id == "axiom1" and "token" not in w and w.get("sum"):
+        w = {"token": -1}
+    elif prop_id == "axiom5" and "part" not in w:
+        w = {"part": "a", "k": w.get("k", 0), "token": w.get("token", 0)}
+    return replace(cx, witness=w) if w != dict(cx.witness) else cx
 
 
 def _lemmas_hold(stage: Stage, size: Size, queries: list[dict[str, Any]], time_limit: float,

@@ -438,11 +438,38 @@ def parse_weights(spec: Any) -> list[tuple[Fraction, ...]] | None:
     return [tuple(v)]  # type: ignore[arg-type]
 
 
+MAX_EXPONENT_PART = 64
+"""Largest numerator or denominator of a rational exponent that is encoded.
+
+``alpha = a/b`` becomes monomials of degree ``a`` and ``b`` (:func:`zpow` builds them as explicit
+products), so ``power:alpha=1e300`` would build a product of 10**300 factors and never return.
+Beyond this size nlsat has no chance anyway: such parameters get no encoding (None) and the
+search decides the property.
+"""
+
+
+def _small_exponent(x: Fraction) -> bool:
+    return abs(x.numerator) <= MAX_EXPONENT_PART and x.denominator <= MAX_EXPONENT_PART
+
+
+def _small_projective(s: Fraction, weights: Sequence[Sequence[Fraction]]) -> bool:
+    """Fixed weights times ``s`` give monomial degrees up to ``lcm`` of their denominators."""
+    return _small_exponent(s) and all(
+        math.lcm(1, *[(Fraction(x) * s).denominator for x in v]) <= MAX_EXPONENT_PART ** 2 for v in weights)
+
+
 def make_encoder(op_name: str, params: Mapping[str, Any], max_k: int = 4) -> Encoder | None:
     """The encoder for a built-in operator, or None when it is not algebraic at ``params``.
 
     Geometric and entropic use ``params["weights"]`` when given, else
-    :func:`default_fixed_weights`.
+    :func:`default_fixed_weights`. A rational exponent (``power``'s ``alpha``, ``entropic``'s
+    ``1/(1+beta)``) whose numerator or denominator exceeds :data:`MAX_EXPONENT_PART` (64) gets no
+    encoding either: its monomials would be too large to build.
+
+    >>> make_encoder("power", {"alpha": 1e300}) is None, make_encoder("power", {"alpha": 65}) is None
+    (True, True)
+    >>> make_encoder("power", {"alpha": 64}).label, make_encoder("entropic", {"beta": 1e300}) is None
+    ('power(alpha=64)', True)
     """
     if op_name == "linear":
         return Linear()
@@ -451,16 +478,17 @@ def make_encoder(op_name: str, params: Mapping[str, Any], max_k: int = 4) -> Enc
     fixed = parse_weights(params.get("weights")) or default_fixed_weights(max_k)
     if op_name == "power":
         alpha = as_rational(params.get("alpha", 2))
-        if alpha is None or alpha < 0:
+        if alpha is None or alpha < 0 or not _small_exponent(alpha):
             return None
         if alpha == 0:
-            return GeometricFamily(Fraction(1), "power(alpha=0)=geometric", fixed)
+            return GeometricFamily(Fraction(1), "power(alpha=0)=geometric", fixed) \
+                if _small_projective(Fraction(1), fixed) else None
         return Power(alpha)
     if op_name == "geometric":
-        return GeometricFamily(Fraction(1), "geometric", fixed)
+        return GeometricFamily(Fraction(1), "geometric", fixed) if _small_projective(Fraction(1), fixed) else None
     if op_name == "entropic":
         beta = as_rational(params.get("beta", 0.5))
-        if beta is None or beta <= -1:
+        if beta is None or beta <= -1 or not _small_projective(1 / (1 + beta), fixed):
             return None
         return GeometricFamily(1 / (1 + beta), f"entropic(beta={beta})", fixed)
     return None
