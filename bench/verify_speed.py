@@ -5,7 +5,7 @@ Reproduce the figures in bench/README.md (section "Core verify speed"; about 3-4
 
     .venv/bin/python bench/verify_speed.py --repeats 3 --seeds 10
 
-1. ``mtkd verify geometric --format json`` as a user runs it (default budget 30 s, default
+1. ``mtkd verify geometric --format json`` as a user runs it (default budget cap, default
    --max-inputs and --workers), end to end in a fresh process, with ``--engine search`` and, when
    ``theorems/smt.py`` exists, ``--engine all``; each with the committed corpus replayed first (the
    default) and with ``--no-corpus`` (every verdict from scratch). Target: < 60 s on 2 cores.

@@ -117,8 +117,9 @@ DOMAIN_OPTION = click.option(
 @click.option("--property", "-p", "properties", multiple=True, type=click.Choice(list(PROPERTIES)),
               help="Check only these property ids (repeatable). Default: all.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random choice.")
-@click.option("--budget", type=SECONDS, default=30.0, show_default=True,
-              help="Search seconds for the whole run (a cap; --max-inputs fixes the work).")
+@click.option("--budget", type=SECONDS, default=120.0, show_default=True,
+              help="Search seconds for the whole run: a safety cap, set well above what the --max-inputs "
+                   "quota needs, so that the quota (and so the seed) decides the report.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True,
               help="Search inputs per property.")
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
@@ -174,8 +175,8 @@ main.add_command(verify_cmd, "verify")
               help="Directory for conformance.md and conformance.json.")
 @click.option("--operator", "operators", multiple=True, help="Operators to include (default: the built-ins).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--budget", type=SECONDS, default=20.0, show_default=True,
-              help="Search seconds per operator.")
+@click.option("--budget", type=SECONDS, default=120.0, show_default=True,
+              help="Search seconds per operator: a safety cap; the --max-inputs quota decides the work.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
 @_guard
