@@ -49,10 +49,12 @@ def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
     def run(op: Operator, prop: Property) -> Result | None:
         if op.algebraic is None:
             return None
-        from mtkd.theorems.smt import OUTSIDE_THEORY, smt_check
+        from mtkd.theorems.smt import NOT_ENCODED, OUTSIDE_THEORY, smt_check
 
-        if prop.id in OUTSIDE_THEORY:
-            return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=OUTSIDE_THEORY[prop.id])
+        # Say why z3 is silent rather than staying silent: the report shows the reason.
+        reason = OUTSIDE_THEORY.get(prop.id) or NOT_ENCODED.get(prop.id)
+        if reason is not None:
+            return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=reason)
         name, params = op.algebraic
         return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
 

@@ -49,9 +49,3 @@ def tau_precise(row: Sequence[Any], T: Any, ctx: HighPrecision) -> list[Any]:
     powered = [p if ctx.is_zero(p) else ctx.exp(ctx.log(p) * inv) for p in row]
     total = sum(powered[1:], powered[0])
     return [x / total for x in powered]
-
-
-def normalise_precise(scores: Sequence[Any]) -> list[Any]:
-    """Divide non-negative ``ctx`` numbers by their sum."""
-    total = sum(scores[1:], scores[0])
-    return [x / total for x in scores]

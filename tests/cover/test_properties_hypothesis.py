@@ -100,10 +100,6 @@ def test_describe_input_is_one_line(K: int, V: int) -> None:
     assert len(text) < 2000
 
 
-def _value(x: object) -> mpmath.mpf:
-    return x.v if hasattr(x, "v") else x  # type: ignore[attr-defined,return-value]
-
-
 @pytest.mark.parametrize("spec", BUILTINS)
 @SETTINGS
 @given(exact_inputs())
