@@ -27,7 +27,7 @@ from typing import Any
 from mtkd.errors import CorruptCounterexampleError, MtkdError
 from mtkd.operators import Operator, load_operator
 from mtkd.results import Counterexample
-from mtkd.theorems import Domain, ExactPoint, Property, get_property
+from mtkd.theorems import Domain, ExactPoint, Property, WitnessKind, get_property
 
 from .certify import check_exact
 from .search import margin_value
@@ -171,47 +171,12 @@ def _check_numbers(path: Path, name: str, vals: list[Any]) -> None:
                 f"number written as a string (like \"0.25\" or \"1/3\"): {exc}.") from None
 
 
-# What each property's witness holds (the keys its ``precise_margin`` reads), to reject a witness
-# that does not fit the point before replaying it. Kinds: "token" (0 <= i < V), "token-or-sum"
-# (also -1: the sum), "teacher" (0 <= k < K), "V"/"K" (that many numbers), "KxV" (a matrix),
-# "number", "perm-V"/"perm-K" (permutations), or a tuple of allowed strings.
-_PARTS5 = ("a", "b-inf", "b-zero")
-WITNESS_SCHEMA: dict[str, dict[str, Any]] = {
-    "axiom1": {"token": "token-or-sum"},
-    "axiom1-hull": {"direction": "V"},
-    "axiom2": {"token": "token"},
-    "axiom3": {"k": "teacher", "k2": "teacher", "token": "token"},
-    "axiom4": {"P_rate": "KxV", "T_rate": "K", "w_rate": "K"},
-    "axiom5": {"part": _PARTS5, "k": "teacher"},
-    "assumption-L": {"w2": "K", "lam": "number", "token": "token"},
-    "assumption-L-separable": {"part": ("mixture", "locality")},
-    "def-IV.1": {"token": "token"},
-    "thm-IV.2": {"s": "K"},
-    "thm-IV.7": {"s": "V"},
-    "thm-IV.9": {"token": "token"},
-    "prop-IV.11": {"token": "token"},
-    "cor-IV.12": {"k": "teacher", "token": "token"},
-}
+def check_witness(path: Path, prop: Property, x: ExactPoint, witness: dict[str, Any]) -> None:
+    """Raise :class:`CorruptCounterexampleError` naming the first witness field that does not fit ``x``.
 
-
-def _witness_schema(prop_id: str, witness: dict[str, Any]) -> dict[str, Any]:
-    """The keys this witness needs: some depend on its ``part``."""
-    schema = dict(WITNESS_SCHEMA.get(prop_id, {}))
-    part = witness.get("part")
-    if prop_id == "thm-IV.7" and "log_s" in witness:  # log-weights of the student (s ∝ exp(log_s))
-        schema = {"log_s": "V"}
-    if prop_id == "axiom5" and part == "a":
-        schema["token"] = "token"
-    if prop_id == "assumption-L-separable":
-        if part == "mixture":
-            schema["token"] = "token"
-        elif part == "locality":
-            schema.update({"k": "teacher", "token_perm": "perm-V", "teacher_perm": "perm-K"})
-    return schema
-
-
-def check_witness(path: Path, prop_id: str, x: ExactPoint, witness: dict[str, Any]) -> None:
-    """Raise :class:`CorruptCounterexampleError` naming the first witness field that does not fit ``x``."""
+    What each entry must hold is the property's own :meth:`~mtkd.theorems.Property.witness_schema`.
+    """
+    prop_id = prop.id
     K, V = len(x.P), len(x.P[0])
 
     def bad(key: str, want: str) -> CorruptCounterexampleError:
@@ -234,29 +199,31 @@ def check_witness(path: Path, prop_id: str, x: ExactPoint, witness: dict[str, An
             return False
         return True
 
-    for key, kind in _witness_schema(prop_id, witness).items():
+    for key, field_kind in prop.witness_schema(witness).items():
         v = witness.get(key)
-        if isinstance(kind, tuple):
-            if v not in kind:
-                raise bad(key, "one of " + ", ".join(repr(k) for k in kind))
-        elif kind in ("token", "token-or-sum", "teacher"):
-            lo, hi = (-1 if kind == "token-or-sum" else 0), (K if kind == "teacher" else V)
+        if isinstance(field_kind, tuple):
+            if v not in field_kind:
+                raise bad(key, "one of " + ", ".join(repr(k) for k in field_kind))
+            continue
+        kind = WitnessKind(field_kind)
+        if kind in (WitnessKind.TOKEN, WitnessKind.TOKEN_OR_SUM, WitnessKind.TEACHER):
+            lo, hi = (-1 if kind is WitnessKind.TOKEN_OR_SUM else 0), (K if kind is WitnessKind.TEACHER else V)
             if not (is_int(v) and lo <= v < hi):
-                what = "a teacher index" if kind == "teacher" else "a token index"
+                what = "a teacher index" if kind is WitnessKind.TEACHER else "a token index"
                 raise bad(key, f"{what} from {lo} to {hi - 1}" + (" (-1: the sum)" if lo < 0 else ""))
-        elif kind == "number":
+        elif kind is WitnessKind.NUMBER:
             if not is_number(v):
                 raise bad(key, "a number")
-        elif kind in ("V", "K"):
-            n = V if kind == "V" else K
+        elif kind in (WitnessKind.PER_TOKEN, WitnessKind.PER_TEACHER):
+            n = V if kind is WitnessKind.PER_TOKEN else K
             if not (isinstance(v, list) and len(v) == n and all(is_number(a) for a in v)):
                 raise bad(key, f"a list of {n} numbers")
-        elif kind == "KxV":
+        elif kind is WitnessKind.MATRIX:
             if not (isinstance(v, list) and len(v) == K and all(
                     isinstance(r, list) and len(r) == V and all(is_number(a) for a in r) for r in v)):
                 raise bad(key, f"a {K} x {V} list of lists of numbers")
-        elif kind in ("perm-V", "perm-K"):
-            n = V if kind == "perm-V" else K
+        elif kind in (WitnessKind.TOKEN_PERMUTATION, WitnessKind.TEACHER_PERMUTATION):
+            n = V if kind is WitnessKind.TOKEN_PERMUTATION else K
             if not (isinstance(v, list) and all(is_int(a) for a in v) and sorted(v) == list(range(n))):
                 raise bad(key, f"a permutation of 0..{n - 1}")
 
@@ -282,7 +249,7 @@ def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-"
         x = ExactPoint.from_strings(cx.P, cx.T, cx.w)
     except (ValueError, ZeroDivisionError) as exc:
         raise CorruptCounterexampleError(f"Counterexample file {str(path)!r}: {exc}.") from None
-    check_witness(path, prop.id, x, dict(cx.witness))
+    check_witness(path, prop, x, dict(cx.witness))
     if any(sum(row) != 1 for row in x.P) or sum(x.w) != 1 or any(v < 0 for row in x.P for v in row) \
             or any(v < 0 for v in x.w) or any(t <= 0 for t in x.T):
         return Replay(path, False, "the input is not admissible: rows of P and w must be non-negative and sum to "

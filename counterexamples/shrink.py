@@ -37,17 +37,11 @@ from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Counterexample
 from mtkd.theorems import Batch, ExactPoint, Property
+from mtkd.theorems.parts import Axis, Role
 
 from .certify import check_exact
 
 DIGITS = (1, 2, 3, 4, 6)
-
-# Which witness entries index (or are vectors over) teachers and tokens. thm-IV.2's "s" is one
-# number per teacher; thm-IV.7's "s" is a student distribution over tokens.
-TEACHER_KEYS = {"k": "index", "k2": "index", "T_rate": "axis0", "w_to": "axis0", "w2": "axis0",
-                "P_rate": "axis0", "teacher_perm": "perm"}
-TOKEN_KEYS = {"token": "index", "direction": "axis0", "s": "axis0", "log_s": "axis0", "P_rate": "axis1", "token_perm": "perm"}
-OVERRIDES = {("thm-IV.2", "s"): "teacher"}
 
 Witness = dict[str, Any]
 Candidate = tuple[ExactPoint, Witness | None]
@@ -130,7 +124,7 @@ def _drop_teachers(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[
             continue
         y = ExactPoint(tuple(x.P[k] for k in keep), tuple(x.T[k] for k in keep),
                        tuple(x.w[k] / rest for k in keep))
-        yield y, _remap(prop, witness, keep, "teacher")
+        yield y, _remap(prop, witness, keep, Axis.TEACHER)
 
 
 def _drop_tokens(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[Candidate]:
@@ -139,7 +133,7 @@ def _drop_tokens(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[Ca
         if any(t == 0 for t in totals):
             continue  # a teacher would keep only zeros (closed domain): not a probability vector
         rows = tuple(tuple(row[i] / t for i in keep) for row, t in zip(x.P, totals))
-        yield ExactPoint(rows, x.T, x.w), _remap(prop, witness, keep, "token")
+        yield ExactPoint(rows, x.T, x.w), _remap(prop, witness, keep, Axis.TOKEN)
 
 
 def _subsets(n: int, minimum: int) -> Iterator[list[int]]:
@@ -227,33 +221,28 @@ def _map_numbers(v: Any, fn: Callable[[str], str]) -> Any:
     return v
 
 
-def _remap(prop: Property, witness: Mapping[str, Any], keep: list[int], axis: str) -> Witness | None:
-    """The witness after keeping only indices ``keep`` on ``axis``; ``None`` if it referred to a dropped one."""
+def _remap(prop: Property, witness: Mapping[str, Any], keep: list[int], axis: Axis) -> Witness | None:
+    """The witness after keeping only indices ``keep`` on ``axis``; ``None`` if it referred to a dropped one.
+
+    How each entry depends on the axis is the property's :meth:`~mtkd.theorems.Property.witness_role`.
+    """
     new = {i: j for j, i in enumerate(keep)}
     out: Witness = {}
     for key, value in witness.items():
-        role = _role(prop, key, axis)
+        role = prop.witness_role(witness, key, axis)
         if role is None:
             out[key] = value
-        elif role == "index":
+        elif role is Role.INDEX:
             if value == -1:  # axiom1's "the sum" witness is not an index
                 out[key] = value
             elif value not in new:
                 return None
             else:
                 out[key] = new[value]
-        elif role == "perm":
+        elif role is Role.PERMUTATION:
             out[key] = [new[v] for v in value if v in new]
-        elif role == "axis0":
+        elif role is Role.VECTOR:
             out[key] = [value[i] for i in keep]
-        else:  # axis1
+        else:  # Role.COLUMNS
             out[key] = [[row[i] for i in keep] for row in value]
     return out
-
-
-def _role(prop: Property, key: str, axis: str) -> str | None:
-    override = OVERRIDES.get((prop.id, key))
-    if override is not None:
-        return ("index" if key in ("k", "k2", "token") else "axis0") if override == axis else None
-    table = TEACHER_KEYS if axis == "teacher" else TOKEN_KEYS
-    return table.get(key)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from mtkd.errors import MtkdError
 from mtkd.format import Format, dumps, render
 from mtkd.operators import BUILTINS, Operator, load_operator
-from mtkd.theorems import FAMILY_IDS, PROPERTIES, Domain, get_property
+from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
 from mtkd.verify import Report, VerifyOptions, verify
 
 from .engines import Engine
@@ -92,8 +92,8 @@ def list_cmd() -> None:
     click.echo("Properties:")
     for pid, prop in PROPERTIES.items():
         click.echo(f"  {pid:<24} {prop.title}")
-    for pid, text in FAMILY_IDS.items():
-        click.echo(f"  {pid:<24} {text}")
+    for pid, family in FAMILY.items():
+        click.echo(f"  {pid:<24} {family.summary}")
 
 
 def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:

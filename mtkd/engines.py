@@ -1,8 +1,8 @@
 """The engines that decide a property, behind one small interface (one backend per engine).
 
 ``symbolic`` and ``smt`` can *prove* within a scope but only know the built-in formulas;
-``search`` works on any operator but can only refute. :func:`run_engines` asks them in that
-order and keeps the most informative answer.
+``search`` works on any operator but can only refute. :func:`mtkd.verify.verify` asks them in
+that order and keeps the most informative answer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Callable, Protocol
 from mtkd.counterexamples import SearchConfig, search_property
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
-from mtkd.theorems import Property
+from mtkd.theorems import Absent, Property
+from mtkd.theorems.smt import smt_check
+from mtkd.theorems.symbolic_verdicts import symbolic_check
 
 
 class Engine(str, Enum):
@@ -39,8 +41,6 @@ class Backend(Protocol):
 def symbolic_backend(op: Operator, prop: Property) -> Result | None:
     if op.algebraic is None:
         return None
-    from mtkd.theorems.symbolic_verdicts import symbolic_check
-
     name, params = op.algebraic
     return symbolic_check(name, params, prop.id)
 
@@ -49,12 +49,9 @@ def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
     def run(op: Operator, prop: Property) -> Result | None:
         if op.algebraic is None:
             return None
-        from mtkd.theorems.smt import NOT_ENCODED, OUTSIDE_THEORY, smt_check
-
         # Say why z3 is silent rather than staying silent: the report shows the reason.
-        reason = OUTSIDE_THEORY.get(prop.id) or NOT_ENCODED.get(prop.id)
-        if reason is not None:
-            return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=reason)
+        if isinstance(prop.smt, Absent):
+            return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=prop.smt.reason)
         name, params = op.algebraic
         return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
 

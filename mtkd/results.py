@@ -80,6 +80,31 @@ class Counterexample:
 
 
 @dataclass(frozen=True)
+class ProofScope:
+    """What a ``proved`` covers: whether it settles the property in its scope, and at which sizes.
+
+    >>> ProofScope(complete=True, sizes=((2, 3),)).covers(2, 3), ProofScope(complete=True).covers(9, 9)
+    (True, True)
+    """
+
+    complete: bool
+    """False when the proof leaves part of the property open (``gaps`` says which)."""
+    gaps: tuple[str, ...] = ()
+    sizes: tuple[tuple[int, int | None], ...] | None = None
+    """The ``(K, V)`` sizes proved (``V`` None: every V); ``None`` when the proof covers all sizes."""
+
+    def covers(self, K: int, V: int) -> bool:
+        """Does the proof cover inputs with ``K`` teachers and ``V`` tokens?"""
+        return self.sizes is None or any(k == K and v in (None, V) for k, v in self.sizes)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"complete": self.complete, "partial": list(self.gaps)}
+        if self.sizes is not None:
+            out["proved_sizes"] = [[k, v] for k, v in self.sizes]
+        return out
+
+
+@dataclass(frozen=True)
 class Result:
     """The verdict on one property for one operator, with its evidence and scope."""
 
@@ -92,6 +117,8 @@ class Result:
     message: str = ""
     seconds: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    proof: ProofScope | None = None
+    """For a ``proved`` (or a partial proof behind another verdict): what the proof covers."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,6 +131,7 @@ class Result:
             "message": self.message,
             "seconds": round(self.seconds, 3),
         }
-        if self.extra:
-            out["extra"] = dict(self.extra)
+        extra = {**self.extra, **(self.proof.to_json() if self.proof is not None else {})}
+        if extra:
+            out["extra"] = extra
         return out

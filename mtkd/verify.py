@@ -137,7 +137,7 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     proved = decided is not None
     # A complete proof only needs a spot check; a partial one (some sizes, fixed weights, part of
     # the statement) leaves the property open, so the search gets its full budget.
-    complete = proved and bool(decided.extra.get("complete", True))  # type: ignore[union-attr]
+    complete = proved and (decided.proof is None or decided.proof.complete)  # type: ignore[union-attr]
     share = PROOF_CHECK_FRACTION if complete else 1.0
     config = SearchConfig(seed=options.seed, seconds=seconds * share,
                           max_inputs=int(options.max_inputs * share), workers=options.workers, domain=options.domain)
@@ -163,7 +163,7 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     if complete:
         check = f" Search found no counterexample either ({found.message})"
         return replace(decided, message=decided.message + check, seconds=time.perf_counter() - start), None
-    gaps = "; ".join(decided.extra.get("partial", ()))
+    gaps = "; ".join(decided.proof.gaps if decided.proof is not None else ())
     return replace(found, method=f"{decided.method} + {found.method}",
                    message=f"Partial proof by {decided.method}: {decided.scope} ({gaps}). Then: {found.message}",
                    seconds=time.perf_counter() - start), None
@@ -198,7 +198,6 @@ def replay_corpus(op: Operator, prop: Property, directory: str = "",
 def _in_scope(proof: Result, found: Result) -> bool:
     """Does the proof cover the counterexample's size? Symbolic proofs cover all sizes."""
     cx = found.counterexample
-    if cx is None or "proved_sizes" not in proof.extra:
+    if cx is None or proof.proof is None:
         return True
-    # V is None for operator-independent statements (thm-IV.2): every V is covered.
-    return any(K == cx.K and V in (None, cx.V) for K, V in proof.extra["proved_sizes"])
+    return proof.proof.covers(cx.K, cx.V)

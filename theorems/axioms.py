@@ -6,12 +6,55 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-
+import sympy
+import sympy as sp
+import z3
 from mtkd.operators import Operator
 from mtkd.operators.precision import Derivative, HighPrecision
 
-from .property import (Batch, ExactPoint, Kind, Margins, PreciseKind, PreciseMargin, Property, fmt,
-                       masked_min, precise_Q)
+from . import symbols as sy
+from .notation import Exists, ForAll, RowReplaced
+from .parts import (
+    ALL_SIZES,
+    Absent,
+    Relaxation,
+    SmtEncoding,
+    SymbolicProof,
+    WitnessField,
+    WitnessKind,
+)
+from .property import (
+    Batch,
+    ExactPoint,
+    Margins,
+    PreciseKind,
+    PreciseMargin,
+    Property,
+    fmt,
+    masked_min,
+    precise_Q,
+)
+from .smt_exact import fmt as exact_fmt
+from .smt_exact import snap, to_fraction
+from .smt_operators import zval
+from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
+
+
+def _sum_as_token(witness: dict[str, Any]) -> dict[str, Any]:
+    """The SMT stage names the sum ``{"sum": True}``; the property's witness is token ``-1``."""
+    return {"token": -1} if "token" not in witness and witness.get("sum") else witness
+
+
+def _smt_axiom1(s: Setup) -> list[Stage]:
+    w = s.weights()
+    q = s.q(w)
+    bad = z3.Or([x < 0 for x in q] + [z3.Sum(q) != 1])
+
+    def items(c: Candidate) -> list[Item]:
+        qe = exact_q(s.enc, c)
+        return [Item(x, {"token": i}) for i, x in enumerate(qe)] + \
+               [Item(neg_abs(sympy.Add(*qe) - 1), {"sum": True})]
+    return [Stage(s.assertions(bad), "", s.certifier(w, items))]
 
 
 class Axiom1(Property):
@@ -24,7 +67,15 @@ class Axiom1(Property):
     title = "Axiom 1 (convexity preservation: q is a distribution)"
     reference = "Axiom 1, Sec. II-B"
     wording = "q(i) >= 0 for all i, sum_i q(i) = 1, and every entry finite."
-    kind = Kind.AXIOM
+
+    witness_fields = {"token": WitnessKind.TOKEN_OR_SUM}
+    smt = SmtEncoding(_smt_axiom1, relaxation=Relaxation.POSITIVE, witness=_sum_as_token)
+
+    def statement(self) -> sp.Basic:
+        return sy.inputs(sp.And(
+            ForAll(((sy.i, sy.TOKENS),), sp.And(sp.Ge(sy.q(sy.i), 0), sp.Contains(sy.q(sy.i), sp.Reals))),
+            sp.Eq(sp.Sum(sy.q(sy.i), (sy.i, 1, sy.V)), 1),
+        ))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         q = op.evaluate(x.P, x.T, x.w)
@@ -83,6 +134,70 @@ def hull_separator(Q: np.ndarray, q: np.ndarray, iters: int = 400) -> np.ndarray
     return q - np.einsum("nk,nkv->nv", lam, Q)
 
 
+def _farkas_as_direction(witness: dict[str, Any]) -> dict[str, Any]:
+    """z3's Farkas vector ``y`` (``y.q < min_k y.Q_k``) as the property's direction ``c = -y``.
+
+    z3's ``y`` stays next to ``direction`` for readers who check the Farkas certificate; replay
+    reads ``direction`` only.
+
+    >>> _farkas_as_direction({"hull": "...", "y": ["1", "-1/2"]})
+    {'direction': ['-1', '1/2'], 'y': ['1', '-1/2']}
+    """
+    if "y" in witness and "direction" not in witness:
+        return {"direction": [str(-Fraction(str(v))) for v in witness["y"]], "y": list(witness["y"])}
+    return witness
+
+
+def _smt_axiom1_hull(s: Setup) -> list[Stage]:
+    """Three stages: the witness ``lam = w``; a coordinate separation; a Farkas separation.
+
+    ``q`` is outside conv(Q_1..Q_K) iff some ``y`` has ``y.q < min_k y.Q_k`` (Farkas), so a
+    single existential query decides membership for every input at once: unsat proves it.
+    Its products ``y * Q`` are hard for nlsat, so the special case ``y = +-e_0`` (``q(0)``
+    outside ``[min_k Q_k(0), max_k Q_k(0)]``, linear in ``Q`` once ``q`` is known) is searched
+    first; its unsat proves nothing.
+    """
+    w = s.weights()
+    q = s.q(w)
+    witness_stage = Stage(
+        s.assertions(z3.Or([q[i] != z3.Sum([zval(s.ctx, w[k]) * s.t.Q[k][i] for k in range(s.K)])
+                            for i in range(s.V)])), "witness lam = w", None)
+
+    def items(c: Candidate) -> list[Item]:
+        yv = [rat(x) for x in c.extra["y"]]
+        c.extra["y"] = [exact_fmt(x) for x in c.extra["y"]]
+        qe = exact_q(s.enc, c)
+        floor = min(sum(yi * rat(x) for yi, x in zip(yv, row)) for row in c.Q)
+        return [Item(sympy.Add(*[yi * x for yi, x in zip(yv, qe)]) - floor,
+                     {"hull": "y.q - min_k y.Q_k (Farkas: < 0 means q is not in conv(Q))"})]
+
+    s1 = Setup(s.enc, s.K, s.V, s.fixed_w)
+    w1 = s1.weights()
+    q1 = s1.q(w1)
+    above = z3.And([q1[0] > s1.t.Q[k][0] for k in range(s.K)])
+    below = z3.And([q1[0] < s1.t.Q[k][0] for k in range(s.K)])
+
+    def read_e0(model: z3.ModelRef, max_den: int | None) -> dict[str, Any]:
+        sign = -1 if z3.is_true(model.eval(above, True)) else 1
+        return {"y": [Fraction(sign * int(i == 0)) for i in range(s.V)]}
+    coordinate_stage = Stage(s1.assertions(z3.Or(above, below)), "coordinate separation",
+                             s1.certifier(w1, items, read_e0), unsat_proves=False)
+
+    s2 = Setup(s.enc, s.K, s.V, s.fixed_w)
+    w2 = s2.weights()
+    q2 = s2.q(w2)
+    y = [z3.Real(f"y_{i}", s2.ctx) for i in range(s.V)]
+    t = z3.Real("t", s2.ctx)
+    s2.cons += [z3.And(-1 <= x, x <= 1) for x in y]
+    s2.cons += [z3.Sum([y[i] * s2.t.Q[k][i] for i in range(s.V)]) + t >= 0 for k in range(s.K)]
+    bad = z3.Sum([y[i] * q2[i] for i in range(s.V)]) + t < 0
+
+    def read_y(model: z3.ModelRef, max_den: int | None) -> dict[str, Any]:
+        return {"y": [snap(to_fraction(model.eval(x, True)), max_den) for x in y]}
+    return [witness_stage, coordinate_stage,
+            Stage(s2.assertions(bad), "Farkas separation", s2.certifier(w2, items, read_y))]
+
+
 class Axiom1Hull(Property):
     """Axiom 1 as the paper's proofs use it: ``q`` lies in the convex hull of the teachers ``Q_k``.
 
@@ -94,7 +209,12 @@ class Axiom1Hull(Property):
     title = "Axiom 1, hull reading (q is a convex combination of the teachers)"
     reference = "Axiom 1 as used in the proof of Prop. IV.11"
     wording = "there is lam on the K-simplex with q = sum_k lam_k Q_k."
-    kind = Kind.AXIOM
+
+    witness_fields = {"direction": WitnessKind.PER_TOKEN}
+    smt = SmtEncoding(_smt_axiom1_hull, witness=_farkas_as_direction)
+
+    def statement(self) -> sp.Basic:
+        return sy.inputs(Exists(((sy.lamv, sy.WEIGHTS),), ForAll(((sy.i, sy.TOKENS),), sp.Eq(sy.q(sy.i), sp.Sum(sy.lam[sy.k] * sy.Q[sy.k, sy.i], (sy.k, 1, sy.K))))))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         Q = x.Q()
@@ -121,6 +241,15 @@ class Axiom1Hull(Property):
                 "combination of the temperature-scaled teachers.")
 
 
+def _smt_axiom2(s: Setup) -> list[Stage]:
+    w = s.weights()
+    q = s.q(w)
+
+    def items(c: Candidate) -> list[Item]:
+        return [Item(x, {"token": i}, strict=True) for i, x in enumerate(exact_q(s.enc, c))]
+    return [Stage(s.assertions(z3.Or([x <= 0 for x in q])), "", s.certifier(w, items))]
+
+
 class Axiom2(Property):
     """Positivity inheritance: strictly positive teachers give a strictly positive ``q``."""
 
@@ -128,8 +257,13 @@ class Axiom2(Property):
     title = "Axiom 2 (positivity inheritance)"
     reference = "Axiom 2, Sec. II-B"
     wording = "on the open domain, q(i) > 0 for all i."
-    kind = Kind.AXIOM
     open_only = True
+
+    witness_fields = {"token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_axiom2, relaxation=Relaxation.POSITIVE)
+
+    def statement(self) -> sp.Basic:
+        return sy.inputs(ForAll(((sy.i, sy.TOKENS),), sp.Gt(sy.q(sy.i), 0)), teachers=sy.OPEN_TEACHERS)
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         q = op.evaluate(x.P, x.T, x.w)
@@ -146,6 +280,33 @@ class Axiom2(Property):
         return f"every teacher gives token {i} positive probability, yet q({i}) = {pm.detail[f'q({i})']}."
 
 
+def _smt_axiom3(s: Setup) -> list[Stage]:
+    w = s.weights()
+    der = s.enc.derivative_sign(s.t, w, 0, 0, 1)
+    assert der is not None
+    sign_term, cons = der
+    s.cons += cons
+    bad = z3.And(s.t.Q[0][0] > s.t.Q[1][0], zval(s.ctx, w[1]) > 0, sign_term <= 0)
+
+    def items(c: Candidate) -> list[Item]:
+        delta = sympy.Symbol("delta")
+        out = []
+        for k in range(s.K):
+            for k2 in range(s.K):
+                if k == k2 or c.w[k2] <= 0:
+                    continue
+                wd = [rat(x) for x in c.w]
+                wd[k] += delta
+                wd[k2] -= delta
+                qd = s.enc.exact_q([[rat(x) for x in row] for row in c.Q], wd)
+                for i in range(s.V):
+                    if c.Q[k][i] > c.Q[k2][i]:
+                        d = sympy.diff(qd[i], delta).subs(delta, 0)
+                        out.append(Item(d, {"token": i, "k": k, "k2": k2}, strict=True))
+        return out
+    return [Stage(s.assertions(bad), "", s.certifier(w, items))]
+
+
 class Axiom3(Property):
     """Weight monotonicity, as the one-sided derivative at ``delta = 0+``.
 
@@ -160,9 +321,21 @@ class Axiom3(Property):
     reference = "Axiom 3, Sec. II-B"
     wording = ("for k != k', Q_k(i) > Q_k'(i), w_k' > 0: d q(i)/d delta > 0 at delta = 0+ when "
                "delta moves from w_k' to w_k.")
-    kind = Kind.AXIOM
     precise_kind = PreciseKind.DERIVATIVE
     float_bound = 1e-6
+
+    witness_fields = {"k": WitnessKind.TEACHER, "k2": WitnessKind.TEACHER, "token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_axiom3, reduction="token 0, k = 0, k2 = 1 by neutrality/anonymity", token0=True,
+                      min_teachers=2, needs_derivative=True, vertex_probe=1)
+    symbolic = {"linear": SymbolicProof(ALL_SIZES, ("axiom3",))}
+
+    def statement(self) -> sp.Basic:
+        moved = sy.wv + sy.delta * (sy.e[sy.k] - sy.e[sy.k2])
+        return sy.inputs(ForAll(((sy.k, sy.TEACHER_IDS), (sy.k2, sy.TEACHER_IDS), (sy.i, sy.TOKENS)), sp.Implies(
+            sp.And(sp.Ne(sy.k, sy.k2), sp.Gt(sy.Q[sy.k, sy.i], sy.Q[sy.k2, sy.i]), sp.Gt(sy.w[sy.k2], 0)),
+            Exists(((sy.delta0, sp.Interval.open(0, sp.oo)),), ForAll(((sy.delta, sp.Interval.open(0, sy.delta0)),),
+                                                                     sp.Gt(sy.G(sy.Pv, sy.Tv, moved, sy.i), sy.q(sy.i)))),
+        )))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
@@ -246,10 +419,18 @@ class Axiom4(Property):
     title = "Axiom 4 (joint continuity)"
     reference = "Axiom 4, Sec. II-B"
     wording = "G is jointly continuous in (P, T, w); evidence of a jump: |G(x + eps d) - G(x)| not shrinking as eps -> 0."
-    kind = Kind.AXIOM
     precise_kind = PreciseKind.LIMIT
     float_bound = 0.0
     _tol = 1e-6
+
+    witness_fields = {"P_rate": WitnessKind.MATRIX, "T_rate": WitnessKind.PER_TEACHER, "w_rate": WitnessKind.PER_TEACHER}
+    smt = Absent("continuity quantifies over limits (epsilon-delta), not a polynomial sentence")
+
+    def statement(self) -> sp.Basic:
+        close = sp.Lt(sy.dist(sp.Tuple(sy.Pv2, sy.Tv2, sy.wv2), sp.Tuple(sy.Pv, sy.Tv, sy.wv)), sy.eta)
+        near = ForAll(((sy.i, sy.TOKENS),), sp.Lt(sp.Abs(sy.G(sy.Pv2, sy.Tv2, sy.wv2, sy.i) - sy.q(sy.i)), sy.eps))
+        return sy.inputs(ForAll(((sy.eps, sp.Interval.open(0, sp.oo)),), Exists(((sy.eta, sp.Interval.open(0, sp.oo)),), ForAll(
+            ((sy.Pv2, sy.TEACHERS), (sy.Tv2, sy.TEMPERATURES), (sy.wv2, sy.WEIGHTS)), sp.Implies(close, near)))))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
@@ -291,6 +472,28 @@ class Axiom4(Property):
                 f"{pm.detail['change at eps=1e-30']} at eps = 1e-30.")
 
 
+def _as_part_a(witness: dict[str, Any]) -> dict[str, Any]:
+    """The SMT encoding covers part (a) only: its witness gets the part named.
+
+    >>> _as_part_a({"token": 1, "k": 0})
+    {'part': 'a', 'k': 0, 'token': 1}
+    """
+    return witness if "part" in witness else {"part": "a", "k": witness.get("k", 0), "token": witness.get("token", 0)}
+
+
+def _smt_axiom5a(s: Setup) -> list[Stage]:
+    """``G(P, T, e_k) = tau_{T_k}(p_k)``, i.e. ``q(e_k) = Q_k``: a statement about Q alone."""
+    e0 = [Fraction(int(k == 0)) for k in range(s.K)]
+    s = Setup(s.enc, s.K, s.V, e0)
+    q = s.q(e0)
+
+    def items(c: Candidate) -> list[Item]:
+        qe = exact_q(s.enc, c, e0)
+        return [Item(neg_abs(qe[i] - rat(c.Q[0][i])), {"token": i, "k": 0}) for i in range(s.V)]
+    return [Stage(s.assertions(z3.Or([q[i] != s.t.Q[0][i] for i in range(s.V)])), "",
+                  s.certifier(e0, items))]
+
+
 class Axiom5(Property):
     """Temperature coherence, FORMALIZATION's reading.
 
@@ -306,9 +509,30 @@ class Axiom5(Property):
     reference = "Axiom 5, Sec. II-B"
     wording = ("(a) G(P, T, e_k) = tau_{T_k}(p_k); (b) T_k -> inf: G -> G(P[k <- uniform], T[k <- 1], w); "
                "T_k -> 0+: G -> G(P[k <- one-hot at argmax p_k], T[k <- 1], w).")
-    kind = Kind.AXIOM
     float_bound = 1e-9
     _tol = 1e-6
+
+    witness_fields = {"part": ("a", "b-inf", "b-zero"), "k": WitnessKind.TEACHER}
+    smt = SmtEncoding(
+        _smt_axiom5a, reduction="part (a), w = e_0 (teacher 0 by anonymity), G depends on (P, T) only through Q",
+        own_weights=True, partial="part (a) only; the temperature limits of part (b) are left to search",
+        witness=_as_part_a)
+
+    def statement(self) -> sp.Basic:
+        single = ForAll(((sy.Pv, sy.TEACHERS), (sy.Tv, sy.TEMPERATURES), (sy.k, sy.TEACHER_IDS), (sy.i, sy.TOKENS)),
+                        sp.Eq(sy.G(sy.Pv, sy.Tv, sy.e[sy.k], sy.i), sy.scaled(sy.k, sy.i)))
+        # h_k: uniform over argmax p_k (one-hot when the maximum is unique), as FORMALIZATION fixes.
+        to_uniform = sp.Eq(sp.Limit(sy.q(sy.i), sy.T[sy.k], sp.oo), sy.G(RowReplaced(sy.Pv, sy.k, sy.uv), RowReplaced(sy.Tv, sy.k, 1), sy.wv, sy.i))
+        to_argmax = sp.Eq(sp.Limit(sy.q(sy.i), sy.T[sy.k], 0, "+"), sy.G(RowReplaced(sy.Pv, sy.k, sy.hv), RowReplaced(sy.Tv, sy.k, 1), sy.wv, sy.i))
+        limits = sy.inputs(ForAll(((sy.k, sy.TEACHER_IDS), (sy.i, sy.TOKENS)), sp.And(to_uniform, to_argmax)))
+        return sp.And(single, limits)
+
+    def witness_schema(self, witness: Mapping[str, Any]) -> dict[str, WitnessField]:
+        # Part (a) names the token where G(P, T, e_k) and tau_{T_k}(p_k) differ; (b) compares whole pools.
+        schema = dict(self.witness_fields)
+        if witness.get("part") == "a":
+            schema["token"] = WitnessKind.TOKEN
+        return schema
 
     def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
         # (b) compares the pool at two finite temperatures with its limit: evidence, not a proof

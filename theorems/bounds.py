@@ -6,11 +6,33 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-
+import sympy as sp
+import z3
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
 
-from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, masked_min, precise_Q
+from . import symbols as sy
+from .notation import Exists, ForAll, IndexedMax
+from .parts import (
+    ALL_SIZES,
+    Absent,
+    Relaxation,
+    SmtEncoding,
+    SymbolicProof,
+    WitnessField,
+    WitnessKind,
+)
+from .property import (
+    Batch,
+    ExactPoint,
+    Margins,
+    PreciseMargin,
+    Property,
+    fmt,
+    precise_Q,
+)
+from .smt_operators import zval
+from .smt_properties import Candidate, Item, Setup, Stage, exact_q, rat
 
 
 def _xlogx(a: np.ndarray) -> np.ndarray:
@@ -31,6 +53,16 @@ class ThmIV7(Property):
     title = "Theorem IV.7 (Jensen bound, mixture KL <= sum of KLs)"
     reference = "Theorem IV.7, Sec. IV-B"
     wording = "for every student s on the open simplex: KL(q || s) <= sum_k w_k KL(Q_k || s)."
+
+    witness_fields = {"s": WitnessKind.PER_TOKEN}
+    smt = Absent("outside z3's theory (logarithms): KL(q||s) <= sum_k w_k KL(Q_k||s) compares sums "
+                 "of logarithms, which are transcendental; see the symbolic and search layers")
+    symbolic = {"linear": SymbolicProof(ALL_SIZES + ", students on the open simplex", ("thm-IV.7",))}
+
+    def statement(self) -> sp.Basic:
+        mix = sp.Sum(sy.q(sy.i) * sp.log(sy.q(sy.i) / sy.s[sy.i]), (sy.i, 1, sy.V))
+        multi = sp.Sum(sy.w[sy.k] * sp.Sum(sy.Q[sy.k, sy.i] * sp.log(sy.Q[sy.k, sy.i] / sy.s[sy.i]), (sy.i, 1, sy.V)), (sy.k, 1, sy.K))
+        return sy.inputs(ForAll(((sy.sv, sy.STUDENTS),), sp.Le(mix, multi)))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         Q = x.Q()
@@ -57,6 +89,10 @@ class ThmIV7(Property):
         lhs = _kl(q, logs, ctx)
         rhs = sum((ctx.num(wk) * _kl(row, logs, ctx) for wk, row in zip(x.w, Q)), ctx.num(0))
         return PreciseMargin(rhs - lhs, False, detail={"KL(q||s)": fmt(ctx, lhs), "sum_k w_k KL(Q_k||s)": fmt(ctx, rhs)})
+
+    def witness_schema(self, witness: Mapping[str, Any]) -> dict[str, WitnessField]:
+        # Newer witnesses hold the student as log-weights (s ∝ exp(log_s)), older files s itself.
+        return {"log_s": WitnessKind.PER_TOKEN} if "log_s" in witness else dict(self.witness_fields)
 
     @staticmethod
     def _student_logs(witness: Mapping[str, Any], ctx: HighPrecision) -> list[Any]:
@@ -93,6 +129,15 @@ class ThmIV9(Property):
     reference = "Theorem IV.9, Sec. IV-C"
     wording = "for every token y: -log q(y) <= -sum_k w_k log Q_k(y)."
 
+    witness_fields = {"token": WitnessKind.TOKEN}
+    smt = Absent("outside z3's theory (logarithms): -log q(y) <= -sum_k w_k log Q_k(y) is, after "
+                 "exponentiation, a weighted geometric mean with symbolic exponents w_k; see the "
+                 "symbolic and search layers")
+    symbolic = {"linear": SymbolicProof(ALL_SIZES, ("thm-IV.9",)), "geometric": SymbolicProof(ALL_SIZES, ("thm-IV.9",))}
+
+    def statement(self) -> sp.Basic:
+        return sy.inputs(ForAll(((sy.y, sy.TOKENS),), sp.Le(-sp.log(sy.q(sy.y)), -sp.Sum(sy.w[sy.k] * sp.log(sy.Q[sy.k, sy.y]), (sy.k, 1, sy.K)))))
+
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         Q = x.Q()
         q = op.evaluate(x.P, x.T, x.w)
@@ -123,6 +168,30 @@ class ThmIV9(Property):
                 f"-sum_k w_k log Q_k(y) = {pm.detail['rhs']}.")
 
 
+def _smt_prop_IV_11(s: Setup) -> list[Stage]:
+    w = s.weights()
+    q = s.q(w)
+    col = [s.t.Q[k][0] for k in range(s.K)]
+    if s.fixed_w is None:
+        # Anonymity: let teacher 0 attain the maximum at token 0 (no max auxiliary needed).
+        m = col[0]
+        s.cons += [m >= x for x in col[1:]]
+    else:
+        m = s.zmax(col, "mx")
+    strict_premise = z3.Or([z3.And(zval(s.ctx, w[k]) > 0, col[k] < m) for k in range(s.K)])
+    bad = z3.And(q[0] >= m, z3.Or(q[0] > m, strict_premise))
+
+    def items(c: Candidate) -> list[Item]:
+        qe = exact_q(s.enc, c)
+        out = []
+        for i in range(s.V):
+            top = max(row[i] for row in c.Q)
+            strict = any(c.w[k] > 0 and c.Q[k][i] < top for k in range(s.K))
+            out.append(Item(rat(top) - qe[i], {"token": i}, strict=strict))
+        return out
+    return [Stage(s.assertions(bad), "", s.certifier(w, items))]
+
+
 class PropIV11(Property):
     """Attenuation: ``q(i) <= max_k Q_k(i)``, strictly when a positive-weight teacher is below the max."""
 
@@ -130,6 +199,15 @@ class PropIV11(Property):
     title = "Proposition IV.11 (convex-combination attenuation)"
     reference = "Proposition IV.11, Sec. IV-D"
     wording = "q(i) <= max_k Q_k(i) for all i, strict when some k* with w_k* > 0 has Q_k*(i) < max_k Q_k(i)."
+
+    witness_fields = {"token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_prop_IV_11, reduction="token 0 by neutrality (free weights: teacher 0 attains the max by anonymity)",
+                      token0=True, relaxation=Relaxation.COLUMN0)
+
+    def statement(self) -> sp.Basic:
+        top = IndexedMax(sy.Q[sy.k, sy.i], sy.k, sy.TEACHER_IDS)
+        return sy.inputs(ForAll(((sy.i, sy.TOKENS),), sp.And(sp.Le(sy.q(sy.i), top), sp.Implies(
+            Exists(((sy.kstar, sy.TEACHER_IDS),), sp.And(sp.Gt(sy.w[sy.kstar], 0), sp.Lt(sy.Q[sy.kstar, sy.i], top))), sp.Lt(sy.q(sy.i), top)))))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         Q = x.Q()
@@ -158,6 +236,30 @@ class PropIV11(Property):
                 f"confident teacher's max_k Q_k({i}) = {pm.detail['max_k Q_k(i)']}: aggregation amplified it.")
 
 
+def _smt_cor_IV_12(s: Setup) -> list[Stage]:
+    """For K = 1 the bound is ``0 * max(empty) + 1 * Q_0(i)``: the empty max never matters."""
+    w = s.weights()
+    q = s.q(w)
+    stars = [0] if s.fixed_w is None else list(range(s.K))
+    bad = []
+    for ks in stars:
+        others = [s.t.Q[k][0] for k in range(s.K) if k != ks]
+        rest = s.zmax(others, f"mo{ks}") if others else zval(s.ctx, 0)
+        wk = zval(s.ctx, w[ks])
+        bad.append(q[0] > (1 - wk) * rest + wk * s.t.Q[ks][0])
+
+    def items(c: Candidate) -> list[Item]:
+        qe = exact_q(s.enc, c)
+        out = []
+        for i in range(s.V):
+            for ks in range(s.K):
+                rest = max([c.Q[k][i] for k in range(s.K) if k != ks], default=Fraction(0))
+                bound = (1 - c.w[ks]) * rest + c.w[ks] * c.Q[ks][i]
+                out.append(Item(rat(bound) - qe[i], {"token": i, "k": ks}))
+        return out
+    return [Stage(s.assertions(z3.Or(bad)), "", s.certifier(w, items))]
+
+
 class CorIV12(Property):
     """Safety inheritance: ``q(i) <= (1 - w_k*) max_{k != k*} Q_k(i) + w_k* Q_k*(i)``.
 
@@ -168,6 +270,13 @@ class CorIV12(Property):
     title = "Corollary IV.12 (safety inheritance)"
     reference = "Corollary IV.12, Sec. IV-D"
     wording = "for every i and k*: q(i) <= (1 - w_k*) max_{k != k*} Q_k(i) + w_k* Q_k*(i)."
+
+    witness_fields = {"k": WitnessKind.TEACHER, "token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_cor_IV_12, reduction="token 0 by neutrality", token0=True, relaxation=Relaxation.COLUMN0)
+
+    def statement(self) -> sp.Basic:
+        bound = (1 - sy.w[sy.kstar]) * IndexedMax(sy.Q[sy.k, sy.i], sy.k, sy.OTHER_TEACHERS) + sy.w[sy.kstar] * sy.Q[sy.kstar, sy.i]
+        return sy.inputs(ForAll(((sy.i, sy.TOKENS), (sy.kstar, sy.TEACHER_IDS)), sp.Le(sy.q(sy.i), bound)))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape

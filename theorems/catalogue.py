@@ -1,4 +1,8 @@
-"""The catalogue of checkable properties, by stable id (FORMALIZATION.md's table)."""
+"""The registry of checkable properties, by stable id (docs/formalization.md's table).
+
+A property is registered once, here for the built-in ones (plug-ins call :func:`register`); every
+engine, the CLI and the report find all its parts on the registered object.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,32 @@ from mtkd.errors import UnknownPropertyError
 
 from .axioms import Axiom1, Axiom1Hull, Axiom2, Axiom3, Axiom4, Axiom5
 from .bounds import CorIV12, PropIV11, ThmIV7, ThmIV9
+from .family import AXIOMS, FAMILY
 from .linearity import AssumptionL, AssumptionLSeparable, DefIV1, ThmIV2
 from .property import Property
 
-PROPERTIES: dict[str, Property] = {
-    p.id: p
-    for p in (Axiom1(), Axiom1Hull(), Axiom2(), Axiom3(), Axiom4(), Axiom5(), AssumptionL(),
-              AssumptionLSeparable(), DefIV1(), ThmIV2(), ThmIV7(), ThmIV9(), PropIV11(), CorIV12())
-}
+__all__ = ["AXIOMS", "PROPERTIES", "DuplicatePropertyError", "get_property", "register", "resolve"]
 
-FAMILY_IDS: dict[str, str] = {
-    "thm-III.1": "Theorem III.1 (existence): some operator satisfies axiom1..axiom5 — checked by 'mtkd report'.",
-    "thm-III.2": "Theorem III.2 (non-uniqueness): two distinct operators satisfy axiom1..axiom5 — checked by 'mtkd report'.",
-    "prop-V.2": "Proposition V.2 (a free-logit student matches q exactly) — a demonstration in 'mtkd report'.",
-}
+PROPERTIES: dict[str, Property] = {}
+"""Every registered property by id, in registration order (the order of reports)."""
 
-AXIOMS = ("axiom1", "axiom2", "axiom3", "axiom4", "axiom5")
+
+class DuplicatePropertyError(ValueError):
+    """Two properties claim the same id."""
+
+
+def register(prop: Property) -> Property:
+    """Add ``prop`` to the catalogue; its id must be new (also among the family statements)."""
+    if prop.id in PROPERTIES or prop.id in FAMILY:
+        raise DuplicatePropertyError(f"property id {prop.id!r} is already registered "
+                                     f"(by {type(PROPERTIES.get(prop.id, prop)).__module__})")
+    PROPERTIES[prop.id] = prop
+    return prop
+
+
+for _prop in (Axiom1(), Axiom1Hull(), Axiom2(), Axiom3(), Axiom4(), Axiom5(), AssumptionL(),
+              AssumptionLSeparable(), DefIV1(), ThmIV2(), ThmIV7(), ThmIV9(), PropIV11(), CorIV12()):
+    register(_prop)
 
 
 def get_property(pid: str) -> Property:
@@ -30,7 +44,7 @@ def get_property(pid: str) -> Property:
     except KeyError:
         raise UnknownPropertyError(
             f"Unknown property id {pid!r}. Valid ids: {', '.join(PROPERTIES)}"
-            f" (and, in 'mtkd report' only, {', '.join(FAMILY_IDS)})."
+            f" (and, in 'mtkd report' only, {', '.join(FAMILY)})."
         ) from None
 
 

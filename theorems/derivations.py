@@ -21,12 +21,11 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 import sympy as sp
-from sympy.simplify.simplify import factor_sum
-
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.finite_sums import canonical_sums
 from mtkd.theorems.notation import to_latex, to_unicode
-from mtkd.theorems.statements import K, Q, V, delta, i, j, k, k2, l, q, w, y
+from mtkd.theorems.symbols import K, Q, V, delta, i, j, k, k2, l, q, w, y
+from sympy.simplify.simplify import factor_sum
 
 SIZES = (3, 3)
 """``(K, V)`` at which non-linear operators are differentiated symbolically."""

@@ -6,12 +6,75 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-
-from mtkd.errors import OperatorFailure
+import sympy as sp
+import z3
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
 
-from .property import Batch, ExactPoint, Kind, Margins, PreciseMargin, Property, fmt, precise_Q, simplex_point
+from mtkd.errors import OperatorFailure
+from mtkd.results import Counterexample
+
+from . import symbols as sy
+from .notation import Exists, ForAll, NamedSet
+from .parts import (
+    ALL_SIZES,
+    Absent,
+    Relaxation,
+    SmtEncoding,
+    SmtOperatorFree,
+    SymbolicProof,
+    WitnessField,
+    WitnessKind,
+)
+from .property import (
+    Batch,
+    ExactPoint,
+    Margins,
+    PreciseMargin,
+    Property,
+    fmt,
+    precise_Q,
+    simplex_point,
+)
+from .smt_exact import fmt as exact_fmt
+from .smt_exact import normalise, snap, to_fraction
+from .smt_operators import Weight, zval
+from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
+
+
+def _smt_assumption_L(s: Setup) -> list[Stage]:
+    if s.fixed_w is not None:
+        # Fixed weights: the identity along the segment to e_0, at its midpoint; the teachers
+        # must be parameterised for all three weight vectors.
+        e0 = [Fraction(int(k == 0)) for k in range(s.K)]
+        s = Setup(s.enc, s.K, s.V, s.fixed_w, [e0, [(a + b) / 2 for a, b in zip(s.fixed_w, e0)]])
+    if s.fixed_w is None:
+        w, w2 = s.weights("w"), s.weights("v")
+        lam = z3.Real("lam", s.ctx)
+        s.cons += [lam >= 0, lam <= 1]
+        mix: list[Weight] = [lam * w[k] + (1 - lam) * w2[k] for k in range(s.K)]
+        lam_z = lam
+    else:
+        w, w2 = list(s.fixed_w), [Fraction(int(k == 0)) for k in range(s.K)]
+        mix = [(a + b) / 2 for a, b in zip(w, w2)]
+        lam_z = zval(s.ctx, Fraction(1, 2))
+    qw, qv, qm = s.q(w, "w"), s.q(w2, "v"), s.q(mix, "m")
+    bad = qm[0] != lam_z * qw[0] + (1 - lam_z) * qv[0]
+
+    def read_extra(model: z3.ModelRef, max_den: int | None) -> dict[str, Any]:
+        if s.fixed_w is not None:
+            return {"lam": Fraction(1, 2), "w2": w2}
+        lv = min(max(snap(to_fraction(model.eval(lam_z, True)), max_den), Fraction(0)), Fraction(1))
+        return {"lam": lv, "w2": normalise([snap(to_fraction(model.eval(x, True)), max_den) for x in w2])}
+
+    def items(c: Candidate) -> list[Item]:
+        lv, v = c.extra["lam"], c.extra["w2"]
+        m = [lv * a + (1 - lv) * b for a, b in zip(c.w, v)]
+        qa, qb, qc = exact_q(s.enc, c), exact_q(s.enc, c, v), exact_q(s.enc, c, m)
+        c.extra["lam"], c.extra["w2"] = exact_fmt(lv), [exact_fmt(x) for x in v]
+        return [Item(neg_abs(qc[i] - rat(lv) * qa[i] - (1 - rat(lv)) * qb[i]), {"token": i})
+                for i in range(s.V)]
+    return [Stage(s.assertions(bad), "", s.certifier(w, items, read_extra))]
 
 
 class AssumptionL(Property):
@@ -26,7 +89,16 @@ class AssumptionL(Property):
     title = "Assumption L (q affine in the weights)"
     reference = "Assumption L, Sec. IV-A"
     wording = "for fixed P, T: q(lam w + (1-lam) w') = lam q(w) + (1-lam) q(w')."
-    kind = Kind.ASSUMPTION
+
+    witness_fields = {"w2": WitnessKind.PER_TEACHER, "lam": WitnessKind.NUMBER, "token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_assumption_L, reduction="token 0 by neutrality", token0=True, min_teachers=2,
+                      fixed_weight_note=" (identity checked on the segment to e_0 at lam = 1/2)")
+    symbolic = {"linear": SymbolicProof(ALL_SIZES, ("assumption-L",))}
+
+    def statement(self) -> sp.Basic:
+        mixed = sy.G(sy.Pv, sy.Tv, sy.lam_s * sy.wv + (1 - sy.lam_s) * sy.wv2, sy.i)
+        return ForAll(((sy.Pv, sy.TEACHERS), (sy.Tv, sy.TEMPERATURES), (sy.wv, sy.WEIGHTS), (sy.wv2, sy.WEIGHTS), (sy.lam_s, sp.Interval(0, 1)),
+                       (sy.i, sy.TOKENS)), sp.Eq(mixed, sy.lam_s * sy.G(sy.Pv, sy.Tv, sy.wv, sy.i) + (1 - sy.lam_s) * sy.G(sy.Pv, sy.Tv, sy.wv2, sy.i)))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
@@ -65,7 +137,16 @@ class AssumptionLSeparable(Property):
     title = "Assumption L, separable form"
     reference = "Assumption L, Sec. IV-A (the 'Specifically' clause)"
     wording = "q(i) = sum_k w_k f_k(Q_k(i)), with f_k seeing only teacher k's probability of token i."
-    kind = Kind.ASSUMPTION
+
+    witness_fields = {"part": ("mixture", "locality")}
+    smt = Absent("not encoded: the separable form quantifies over functions f_k, not a polynomial sentence; "
+                 "see assumption-L and the search")
+    symbolic = {"linear": SymbolicProof(ALL_SIZES, ("assumption-L",), " The separable form holds with f_k = identity.")}
+
+    def statement(self) -> sp.Basic:
+        f = sp.Function("f")
+        return Exists(((f, NamedSet("((0,1]→ℝ)^K", r"((0,1]\to\mathbb{R})^K")),), sy.inputs(ForAll(
+            ((sy.i, sy.TOKENS),), sp.Eq(sy.q(sy.i), sp.Sum(sy.w[sy.k] * f(sy.k, sy.Q[sy.k, sy.i]), (sy.k, 1, sy.K))))))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
@@ -89,6 +170,15 @@ class AssumptionLSeparable(Property):
         return Margins(values, np.zeros(N, bool), {
             "part": part, "token": np.where(part == "mixture", gap.argmax(-1), 0), "k": local_k,
             "token_perm": np.broadcast_to(token_perm, (N, V)), "teacher_perm": np.broadcast_to(teacher_perm, (N, K))})
+
+    def witness_schema(self, witness: Mapping[str, Any]) -> dict[str, WitnessField]:
+        schema = dict(self.witness_fields)
+        if witness.get("part") == "mixture":
+            schema["token"] = WitnessKind.TOKEN
+        elif witness.get("part") == "locality":
+            schema.update({"k": WitnessKind.TEACHER, "token_perm": WitnessKind.TOKEN_PERMUTATION,
+                           "teacher_perm": WitnessKind.TEACHER_PERMUTATION})
+        return schema
 
     @staticmethod
     def _shuffle(P: np.ndarray, token_perm: np.ndarray, teacher_perm: np.ndarray) -> list[np.ndarray]:
@@ -130,6 +220,18 @@ class AssumptionLSeparable(Property):
                 "f_k sees more than Q_k(i).")
 
 
+def _smt_def_IV_1(s: Setup) -> list[Stage]:
+    w = s.weights()
+    q = s.q(w)
+    second = z3.Sum([zval(s.ctx, w[k]) * s.t.Q[k][0] * s.t.Q[k][0] for k in range(s.K)])
+
+    def items(c: Candidate) -> list[Item]:
+        qe = exact_q(s.enc, c)
+        return [Item(sum(rat(c.w[k]) * rat(c.Q[k][i]) ** 2 for k in range(s.K)) - qe[i] ** 2,
+                     {"token": i}) for i in range(s.V)]
+    return [Stage(s.assertions(second - q[0] * q[0] < 0), "", s.certifier(w, items))]
+
+
 class DefIV1(Property):
     """Definition IV.1's cross-teacher "variance" ``sum_k w_k Q_k(i)^2 - q(i)^2`` is non-negative."""
 
@@ -137,7 +239,12 @@ class DefIV1(Property):
     title = "Definition IV.1 (cross-teacher variance is non-negative)"
     reference = "Definition IV.1, Sec. IV-A"
     wording = "sum_k w_k Q_k(i)^2 - q(i)^2 >= 0 for all i (a variance only when q(i) is the weighted mean)."
-    kind = Kind.DEFINITION
+
+    witness_fields = {"token": WitnessKind.TOKEN}
+    smt = SmtEncoding(_smt_def_IV_1, reduction="token 0 by neutrality", token0=True, relaxation=Relaxation.COLUMN0)
+
+    def statement(self) -> sp.Basic:
+        return sy.inputs(ForAll(((sy.i, sy.TOKENS),), sp.Ge(sp.Sum(sy.w[sy.k] * sy.Q[sy.k, sy.i] ** 2, (sy.k, 1, sy.K)) - sy.q(sy.i) ** 2, 0)))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         Q = x.Q()
@@ -159,6 +266,32 @@ class DefIV1(Property):
                 "the weighted mean of the teachers.")
 
 
+def _smt_thm_IV_2(K: int) -> list[Stage]:
+    """Operator-independent: ``sum w_k^2 s_k <= sum w_k s_k``, strict with two active terms."""
+    ctx = z3.Context()
+    w = [z3.Real(f"w_{k}", ctx) for k in range(K)]
+    sv = [z3.Real(f"s_{k}", ctx) for k in range(K)]
+    lhs = z3.Sum([w[k] * w[k] * sv[k] for k in range(K)])
+    rhs = z3.Sum([w[k] * sv[k] for k in range(K)])
+    two = z3.Or([z3.And(w[a] > 0, w[b] > 0, sv[a] > 0, sv[b] > 0)
+                 for a in range(K) for b in range(a + 1, K)]) if K > 1 else z3.BoolVal(False, ctx)
+    cons = [x >= 0 for x in w + sv] + [z3.Sum(w) == 1]
+    bad = z3.And(lhs >= rhs, z3.Or(lhs > rhs, two))
+
+    def certify_model(model: z3.ModelRef) -> Counterexample:
+        wv = normalise([to_fraction(model.eval(x, True)) for x in w])
+        svv = [to_fraction(model.eval(x, True)) for x in sv]
+        margin = sum(a * b for a, b in zip(wv, svv)) - sum(a * a * b for a, b in zip(wv, svv))
+        active = sum(1 for a, b in zip(wv, svv) if a > 0 and b > 0) >= 2
+        ok = margin < 0 or (margin == 0 and active)
+        return Counterexample(P=tuple(("1/2", "1/2") for _ in range(K)), T=("1",) * K,
+                              w=tuple(exact_fmt(x) for x in wv), witness={"s": [exact_fmt(x) for x in svv]},
+                              margin=exact_fmt(margin), precision="exact (rational)", certified=ok,
+                              certificate=f"margin re-evaluated exactly in Q: {exact_fmt(margin)}" if ok
+                              else "exact re-evaluation did not confirm the violation")
+    return [Stage([bad] + cons, "operator-independent", certify_model)]
+
+
 class ThmIV2(Property):
     """Theorem IV.2's inequality ``sum_k w_k^2 s_k <= sum_k w_k s_k`` for ``s_k >= 0``.
 
@@ -173,7 +306,20 @@ class ThmIV2(Property):
     needs_operator = False
     wording = ("sum_k w_k^2 s_k <= sum_k w_k s_k for all s_k >= 0, strict when two positive weights have s_k > 0; "
                "applies to an operator only where assumption-L holds.")
-    kind = Kind.THEOREM
+
+    witness_fields = {"s": WitnessKind.PER_TEACHER}
+    smt = SmtOperatorFree(_smt_thm_IV_2, scope="all w on the simplex, all s >= 0 (operator-independent)",
+                          note="operator-independent, it applies to an operator only where assumption-L holds")
+    symbolic = {"linear": SymbolicProof(
+        "all K >= 1 (weights on the simplex, s >= 0)", ("thm-IV.2", "assumption-L"),
+        " thm-IV.2 is operator-independent; it applies to this operator because assumption-L "
+        "(separable, f_k = identity) was proved for it.")}
+
+    def statement(self) -> sp.Basic:
+        two_positive = Exists(((sy.a, sy.TEACHER_IDS), (sy.b, sy.TEACHER_IDS)), sp.And(
+            sp.Ne(sy.a, sy.b), sp.Gt(sy.w[sy.a], 0), sp.Gt(sy.w[sy.b], 0), sp.Gt(sy.s[sy.a], 0), sp.Gt(sy.s[sy.b], 0)))
+        lhs, rhs = sp.Sum(sy.w[sy.k] ** 2 * sy.s[sy.k], (sy.k, 1, sy.K)), sp.Sum(sy.w[sy.k] * sy.s[sy.k], (sy.k, 1, sy.K))
+        return ForAll(((sy.wv, sy.WEIGHTS), (sy.sv, sy.NONNEG_K)), sp.And(sp.Le(lhs, rhs), sp.Implies(two_positive, sp.Lt(lhs, rhs))))
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape

@@ -20,21 +20,12 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import mpmath
 import numpy as np
-
+import sympy as sp
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
 from mtkd.operators.temperature import tau, tau_precise
 
-
-class Kind(str, Enum):
-    """Where a statement comes from; reports group rows by it."""
-
-    AXIOM = "axiom"
-    ASSUMPTION = "assumption"
-    DEFINITION = "definition"
-    THEOREM = "theorem"
-    FAMILY = "family"
-    """Quantifies over a set of operators (``thm-III.*``); checked by ``mtkd report``."""
+from .parts import Absent, Axis, Role, SmtPart, SymbolicProof, WitnessField
 
 
 class PreciseKind(str, Enum):
@@ -176,13 +167,31 @@ class Property(ABC):
     reference: ClassVar[str]
     wording: ClassVar[str]
     """FORMALIZATION.md's statement, which is what is checked."""
-    kind: ClassVar[Kind] = Kind.THEOREM
     precise_kind: ClassVar[PreciseKind] = PreciseKind.VALUE
     float_bound: ClassVar[float] = 1e-9
     """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""
     open_only: ClassVar[bool] = False
     needs_operator: ClassVar[bool] = True
     """False for statements whose margin never evaluates the operator (``thm-IV.2``'s inequality)."""
+
+    witness_fields: ClassVar[Mapping[str, WitnessField]] = {}
+    """What each witness entry holds (:meth:`witness_schema` may refine it per witness)."""
+    smt: ClassVar[SmtPart] = Absent("no z3 encoding is provided for this property")
+    symbolic: ClassVar[Mapping[str, SymbolicProof]] = {}
+    """Symbolic proofs by canonical built-in operator name; operators not listed get none."""
+
+    def statement(self) -> sp.Basic | Absent:
+        """The sympy statement (a ``Boolean`` over the vocabulary of :mod:`~mtkd.theorems.symbols`)."""
+        return Absent("no sympy statement is provided; the wording is the statement")
+
+    def witness_schema(self, witness: Mapping[str, Any]) -> dict[str, WitnessField]:
+        """The entries this witness needs; a property whose witness has parts may override."""
+        return dict(self.witness_fields)
+
+    def witness_role(self, witness: Mapping[str, Any], key: str, axis: Axis) -> Role | None:
+        """How ``witness[key]`` is remapped when indices on ``axis`` are dropped (``None``: unaffected)."""
+        kind = self.witness_schema(witness).get(key)
+        return kind.role(axis) if kind is not None and not isinstance(kind, tuple) else None
 
     def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
         """The arithmetic this witness's margin needs; a property mixing parts may override."""

@@ -12,6 +12,10 @@ Sizes are tried smallest first and the search stops at the first refutation.
 ('proved', 'K in 2..2')
 >>> smt_check("linear", {}, "thm-IV.7") is None
 True
+
+Each property carries its own encoding (``Property.smt``: an
+:class:`~mtkd.theorems.parts.SmtEncoding`, an operator-free one, or :class:`~mtkd.theorems.parts.Absent`
+with the reason z3 does not apply).
 """
 
 from __future__ import annotations
@@ -21,39 +25,15 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
-from mtkd.results import Counterexample, Result, Verdict
+from mtkd.results import Counterexample, ProofScope, Result, Verdict
 
+from .catalogue import PROPERTIES
+from .parts import Absent, Relaxation, SmtEncoding, SmtOperatorFree, SmtPart
 from .smt_operators import Encoder, GeometricFamily, make_encoder
-from .smt_properties import BUILDERS, TOKEN0_ONLY, Setup, Stage, relaxed_stages, thm_IV_2
+from .smt_properties import Setup, Stage
 from .smt_runner import run_query
 
 METHOD = "smt (z3)"
-
-OUTSIDE_THEORY: Mapping[str, str] = {
-    "thm-IV.7": "outside z3's theory (logarithms): KL(q||s) <= sum_k w_k KL(Q_k||s) compares sums "
-                "of logarithms, which are transcendental; see the symbolic and search layers",
-    "thm-IV.9": "outside z3's theory (logarithms): -log q(y) <= -sum_k w_k log Q_k(y) is, after "
-                "exponentiation, a weighted geometric mean with symbolic exponents w_k; see the "
-                "symbolic and search layers",
-}
-"""Properties the SMT layer deliberately does not encode, with the reason (for the report)."""
-
-NOT_ENCODED: Mapping[str, str] = {
-    "axiom4": "continuity quantifies over limits (epsilon-delta), not a polynomial sentence",
-}
-
-# Proof notes added to the scope: which symmetry reduction each encoding used (see
-# smt_properties) so that a reader can check that the claim covers what it says.
-_REDUCTION = {
-    "axiom1": "", "axiom2": "", "axiom1-hull": "",
-    "axiom3": "token 0, k = 0, k2 = 1 by neutrality/anonymity",
-    "assumption-L": "token 0 by neutrality",
-    "def-IV.1": "token 0 by neutrality",
-    "prop-IV.11": "token 0 by neutrality (free weights: teacher 0 attains the max by anonymity)",
-    "cor-IV.12": "token 0 by neutrality",
-    "axiom5": "part (a), w = e_0 (teacher 0 by anonymity), G depends on (P, T) only through Q",
-}
-
 
 @dataclass(frozen=True)
 class Size:
@@ -76,29 +56,32 @@ class Size:
         return out
 
 
-def _sizes(enc: Encoder, prop_id: str, max_k: int, max_v: int) -> list[Size] | None:
+def _sizes(enc: Encoder, part: SmtPart, max_k: int, max_v: int) -> list[Size] | None:
     """The sizes to check, smallest first, or None when the pair has no encoding."""
     vs = range(2, max_v + 1)
-    if prop_id == "thm-IV.2":
+    if isinstance(part, SmtOperatorFree):
         return [Size(K, None) for K in range(1, max_k + 1)]
-    if prop_id not in BUILDERS:
+    if isinstance(part, Absent):
         return None
-    if prop_id == "axiom5":  # weights are e_0 whatever the operator's weight restriction
+    if part.own_weights:  # the query fixes its weights whatever the operator's weight restriction
         return sorted((Size(K, V) for K in range(1, max_k + 1) for V in vs), key=_cost)
-    # K = 1 makes axiom3 vacuous (no second teacher) and assumption-L trivial (one weight).
-    k_min = 2 if prop_id in ("axiom3", "assumption-L") else 1
-    if prop_id == "axiom3" and not (enc.free_weights and enc.derivative_sign.__func__
-                                    is not Encoder.derivative_sign):
+    if part.needs_derivative and not (enc.free_weights and type(enc).derivative_sign is not Encoder.derivative_sign):
         return None
     if enc.free_weights:
-        return sorted((Size(K, V) for K in range(k_min, max_k + 1) for V in vs), key=_cost)
+        return sorted((Size(K, V) for K in range(part.min_teachers, max_k + 1) for V in vs), key=_cost)
     assert isinstance(enc, GeometricFamily)
-    return sorted((Size(len(w), V, w) for w in enc.default_weights if len(w) >= k_min for V in vs),
+    return sorted((Size(len(w), V, w) for w in enc.default_weights if len(w) >= part.min_teachers for V in vs),
                   key=_cost)
 
 
 def _cost(size: Size) -> tuple[int, int, int]:
     return (size.K * (size.V or 1), size.K, size.V or 0)
+
+
+def _part(prop_id: str) -> SmtPart:
+    """The property's SMT part; an id not in the catalogue simply has no encoding."""
+    prop = PROPERTIES.get(prop_id)
+    return prop.smt if prop is not None else Absent(f"{prop_id!r} is not a registered property")
 
 
 def encodable(op_name: str, params: Mapping[str, float], prop_id: str) -> bool:
@@ -108,28 +91,45 @@ def encodable(op_name: str, params: Mapping[str, float], prop_id: str) -> bool:
     (True, False)
     """
     enc = make_encoder(op_name, params)
-    return enc is not None and _sizes(enc, prop_id, 2, 2) is not None
+    return enc is not None and _sizes(enc, _part(prop_id), 2, 2) is not None
 
 
-def _stages(enc: Encoder, prop_id: str, size: Size) -> list[Stage]:
-    if prop_id == "thm-IV.2":
-        return thm_IV_2(size.K)
+def _stages(enc: Encoder, part: SmtEncoding | SmtOperatorFree, size: Size) -> list[Stage]:
+    if isinstance(part, SmtOperatorFree):
+        return part.build(size.K)
     assert size.V is not None
-    exact = BUILDERS[prop_id](Setup(enc, size.K, size.V, size.w, token0=prop_id in TOKEN0_ONLY))
+    exact = part.build(Setup(enc, size.K, size.V, size.w, token0=part.token0))
     if not enc.relaxable or size.K < 2:
         return exact
     # Free weights make power-mean queries hard for nlsat; at fixed weights a violation is
     # often found at once, and a violation at fixed weights is a genuine one. Such a stage's
     # unsat proves nothing (it covers one weight vector). Uniform weights are tried first, and
-    # for axiom3 before them the vertex e_1: all weight on the teacher that loses weight (at
-    # any vertex q = Q_1, so the other properties hold there trivially).
+    # before them the property's vertex probe (axiom3: e_1, all weight on the teacher that
+    # loses weight; at any vertex q = Q_1, so the other properties hold there trivially).
     fixed = [tuple(Fraction(1, size.K) for _ in range(size.K))]
-    if prop_id == "axiom3":
-        fixed.insert(0, tuple(Fraction(int(k == 1)) for k in range(size.K)))
+    if part.vertex_probe is not None:
+        fixed.insert(0, tuple(Fraction(int(k == part.vertex_probe)) for k in range(size.K)))
     fallbacks = [replace(st, unsat_proves=False,
                          note=f"{st.note or 'violation'} at w=({','.join(map(str, w))})")
-                 for w in fixed for st in BUILDERS[prop_id](Setup(enc, size.K, size.V, w))]
-    return relaxed_stages(enc, prop_id, size.K, size.V) + fallbacks + exact
+                 for w in fixed for st in part.build(Setup(enc, size.K, size.V, w))]
+    return relaxed_stages(enc, part, size.K, size.V) + fallbacks + exact
+
+
+def relaxed_stages(enc: Encoder, part: SmtEncoding, K: int, V: int) -> list[Stage]:
+    """Proof-only stages that over-approximate a hard operator (power means) before the exact one.
+
+    ``axiom1``/``axiom2`` only need ``q = M / sum M`` with ``M > 0`` (a power mean of positive
+    numbers is positive); the token-0 properties only need column 0 plus the power-mean
+    inequality for the other columns, itself proved by z3 for this K (``lemmas``).
+    """
+    if not enc.relaxable or part.relaxation is None:
+        return []
+    if part.relaxation is Relaxation.POSITIVE:
+        note, setup, lemmas = "relaxation q = M/sum M, M > 0", Setup(enc, K, V, None, relax="positive"), []
+    else:
+        note = "relaxation to column 0 + power-mean inequality (lemma proved by z3)"
+        setup, lemmas = Setup(enc, K, V, None, relax="column0"), [enc.mean_lemma(K)]  # type: ignore[attr-defined]
+    return [Stage(st.assertions, note, None, lemmas=lemmas) for st in part.build(setup)]
 
 
 def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
@@ -141,10 +141,11 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
     ``time_limit`` (seconds) and ``rlimit`` bound *each* z3 query. A size whose query gives up
     is reported as not proved, and larger sizes that contain it are skipped to save budget.
     """
+    part = _part(prop_id)
     enc = make_encoder(op_name, params, max_k)
-    if enc is None:
+    if enc is None or isinstance(part, Absent):
         return None
-    sizes = _sizes(enc, prop_id, max_k, max_v)
+    sizes = _sizes(enc, part, max_k, max_v)
     if sizes is None:
         return None
     start = time.perf_counter()
@@ -157,7 +158,7 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
             failed[size] = "skipped: a smaller size was not decided"
             continue
         reasons = []
-        for stage in _stages(enc, prop_id, size):
+        for stage in _stages(enc, part, size):
             if not _lemmas_hold(stage, size, queries, time_limit, rlimit):
                 reasons.append(f"{stage.note}: lemma not proved")
                 continue
@@ -177,7 +178,7 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
                 break
             if stage.certify is not None:  # sat, and a model is a violation
                 assert out.model is not None
-                cx = property_witness(prop_id, stage.certify(out.model))
+                cx = property_witness(part, stage.certify(out.model))
                 return Result(
                     prop_id, Verdict.REFUTED, certified=cx.certified, method=METHOD,
                     scope=f"counterexample at {size.describe()} (open domain, {enc.label})",
@@ -192,51 +193,40 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
         reasons = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
         return Result(prop_id, Verdict.UNKNOWN, method=METHOD, scope="nothing proved",
                       message=f"z3 gave up: {reasons}", seconds=seconds, extra={"queries": queries})
-    scope = _scope(enc, prop_id, proved, sizes, notes)
+    scope = _scope(enc, part, proved, sizes, notes)
     message = f"z3 unsat at all {len(proved)} sizes" if not failed else (
         f"proved only at {len(proved)} of {len(sizes)} sizes; not proved: "
         + "; ".join(f"{s.describe()} ({r})" for s, r in failed.items()))
-    if prop_id == "thm-IV.2":
-        message += "; operator-independent, it applies to an operator only where assumption-L holds"
-    # "complete" tells the orchestrator whether this settles the property in its scope: not when
-    # sizes are missing, when weights were fixed (the property quantifies over all w), or for
-    # axiom5, whose encoding covers part (a) only.
-    partial = [why for why, applies in (
+    if isinstance(part, SmtOperatorFree):
+        message += "; " + part.note
+    # A complete proof settles the property in its scope: not when sizes are missing, when
+    # weights were fixed (the property quantifies over all w), or when the encoding covers only
+    # part of the statement.
+    fixed_only = isinstance(part, SmtEncoding) and not part.own_weights and any(s.w is not None for s in proved)
+    gaps = tuple(why for why, applies in (
         ("some sizes were not proved", len(proved) < len(sizes)),
-        ("proved only at fixed weights", any(s.w is not None for s in proved) and prop_id != "axiom5"),
-        ("part (a) only; the temperature limits of part (b) are left to search", prop_id == "axiom5"),
-    ) if applies]
+        ("proved only at fixed weights", fixed_only),
+        (part.partial if isinstance(part, SmtEncoding) else "", isinstance(part, SmtEncoding) and bool(part.partial)),
+    ) if applies)
     return Result(prop_id, Verdict.PROVED, certified=False, method=METHOD, scope=scope,
-                  message=message, seconds=seconds,
-                  extra={"queries": queries, "complete": not partial, "partial": partial,
-                         "proved_sizes": [[s.K, s.V] for s in proved]})
+                  message=message, seconds=seconds, extra={"queries": queries},
+                  proof=ProofScope(complete=not gaps, gaps=gaps, sizes=tuple((s.K, s.V) for s in proved)))
 
 
-def property_witness(prop_id: str, cx: Counterexample) -> Counterexample:
+def property_witness(part: SmtEncoding | SmtOperatorFree, cx: Counterexample) -> Counterexample:
     """``cx`` with its witness in the property's own schema (the keys its ``precise_margin`` reads).
 
-    The SMT stages name witnesses after their queries: a Farkas vector ``y`` with
-    ``y.q < min_k y.Q_k`` for ``axiom1-hull`` (the property wants a direction ``c`` with
-    ``c.q > max_k c.Q_k``, i.e. ``c = -y``), ``{"sum": True}`` for an ``axiom1`` sum (the property
-    uses token ``-1``), and part (a) only for ``axiom5``. Without this a saved SMT counterexample
-    could not be replayed. (``axiom1-hull`` keeps z3's ``y`` next to ``direction``, for readers
-    who check the Farkas certificate; replay reads ``direction`` only.)
+    The SMT stages name witnesses after their queries (a Farkas vector ``y`` for ``axiom1-hull``,
+    ``{"sum": True}`` for an ``axiom1`` sum...); the property's ``SmtEncoding.witness`` translates
+    them, so that a saved SMT counterexample can be replayed.
 
-    >>> cx = Counterexample(P=(("1/2", "1/2"),), T=("1",), w=("1",), witness={"hull": "...", "y": ["1", "-1/2"]})
-    >>> property_witness("axiom1-hull", cx).witness
-    {'direction': ['-1', '1/2'], 'y': ['1', '-1/2']}
-    >>> property_witness("axiom1", replace(cx, witness={"sum": True})).witness
+    >>> cx = Counterexample(P=(("1/2", "1/2"),), T=("1",), w=("1",), witness={"sum": True})
+    >>> property_witness(_part("axiom1"), cx).witness
     {'token': -1}
-    >>> property_witness("axiom5", replace(cx, witness={"token": 1, "k": 0})).witness
-    {'part': 'a', 'k': 0, 'token': 1}
     """
-    w = dict(cx.witness)
-    if prop_id == "axiom1-hull" and "y" in w and "direction" not in w:
-        w = {"direction": [str(-Fraction(str(v))) for v in w["y"]], "y": list(w["y"])}
-    elif prop_id == "axiom1" and "token" not in w and w.get("sum"):
-        w = {"token": -1}
-    elif prop_id == "axiom5" and "part" not in w:
-        w = {"part": "a", "k": w.get("k", 0), "token": w.get("token", 0)}
+    if not isinstance(part, SmtEncoding) or part.witness is None:
+        return cx
+    w = part.witness(dict(cx.witness))
     return replace(cx, witness=w) if w != dict(cx.witness) else cx
 
 
@@ -252,7 +242,7 @@ def _lemmas_hold(stage: Stage, size: Size, queries: list[dict[str, Any]], time_l
     return True
 
 
-def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],
+def _scope(enc: Encoder, part: SmtEncoding | SmtOperatorFree, proved: list[Size], sizes: list[Size],
            notes: set[str]) -> str:
     """Exactly what was proved: a K/V range if every size was, else the list of sizes."""
     if len(proved) == len(sizes):
@@ -263,14 +253,12 @@ def _scope(enc: Encoder, prop_id: str, proved: list[Size], sizes: list[Size],
             where += f", V in {vs[0]}..{vs[-1]}"
     else:
         where = "only at " + ", ".join(f"({s.describe()})" for s in proved)
-    if prop_id == "thm-IV.2":
-        return f"{where}, all w on the simplex, all s >= 0 (operator-independent), z3 unsat"
+    if isinstance(part, SmtOperatorFree):
+        return f"{where}, {part.scope}, z3 unsat"
     fixed = sorted({s.w for s in proved if s.w is not None})
-    if fixed and prop_id != "axiom5":
+    if fixed and not part.own_weights:
         where += ", only at w in {" + ", ".join(
-            "(" + ",".join(str(x) for x in w) + ")" for w in fixed) + "}"
-        if prop_id == "assumption-L":
-            where += " (identity checked on the segment to e_0 at lam = 1/2)"
-    details = [d for d in (_REDUCTION.get(prop_id, ""), *sorted(notes)) if d]
+            "(" + ",".join(str(x) for x in w) + ")" for w in fixed) + "}" + part.fixed_weight_note
+    details = [d for d in (part.reduction, *sorted(notes)) if d]
     return (f"{where}, open domain, all T > 0 (bijection lemma), {enc.label}"
             + "".join(f", {d}" for d in details) + ", z3 unsat")

@@ -9,7 +9,8 @@ import sympy as sp
 from mtkd.results import Verdict
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.derivations import derivations
-from mtkd.theorems.statements import PROPERTY_IDS, K, Q, V, i, k, k2, q, render, statement
+from mtkd.theorems.statements import PROPERTY_IDS, render, statement
+from mtkd.theorems.symbols import K, Q, V, i, k, k2, q
 from mtkd.theorems.symbolic_verdicts import symbolic_check
 
 # Rational teachers (rows sum to 1) and weights used by the numeric cross-checks.

@@ -12,7 +12,7 @@ import pytest
 from mtkd.counterexamples import SearchConfig, check_exact, search_property
 from mtkd.operators import load_operator
 from mtkd.operators.protocol import Operator
-from mtkd.reports.conformance import distinct_pair
+from mtkd.theorems.family import distinct_pair
 from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.verify import VerifyOptions, verify
