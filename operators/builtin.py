@@ -1,4 +1,11 @@
-"""Shared machinery of the built-in operators: each offers single, batched and precise forms."""
+"""Shared machinery of the built-in operators.
+
+A built-in operator is one module holding one :class:`BuiltinOperator` subclass that owns its
+formula in every form: float (``__call__``), batched (``batched``/``scores``), precise
+(``precise``/``pool_precise``), sympy (``score_expr``, ``shape``, ``log_rate``) and z3
+(``smt_encoder``). The symbolic and SMT parts are optional: an operator without them is checked
+by search only (its ``shape`` is ``None``). Registration: :mod:`mtkd.operators.registry`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,11 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
+import sympy as sp
 
+from .formula import Shape
 from .precision import HighPrecision
+from .smt_encoding import Encoder
 from .temperature import log_tau, softmax, tau_precise
 
 
@@ -18,6 +28,38 @@ class BuiltinOperator(ABC):
     formula: ClassVar[str]
     source: ClassVar[str]
     param_doc: ClassVar[Mapping[str, str]] = {}
+    defaults: ClassVar[Mapping[str, float]] = {}
+    """Default parameter values (the symbolic layer reads them when a parameter is not given)."""
+    shape: ClassVar[Shape | None] = None
+    """How ``q`` depends on ``w`` (which derivations apply); ``None``: no symbolic formula."""
+    derivation_extras: ClassVar[tuple[str, ...]] = ()
+    """Names of operator-specific derivations shown in the report (see :mod:`mtkd.theorems.derivations`)."""
+
+    @classmethod
+    def canonical(cls, exact: Mapping[str, sp.Rational]) -> tuple[str, Mapping[str, sp.Rational]]:
+        """The operator these exact parameters make this one (``power`` at ``alpha = 1`` is ``linear``).
+
+        Raises ``ValueError`` for parameters outside the operator's range.
+        """
+        return cls.name, exact
+
+    @classmethod
+    def score_expr(cls, params: Mapping[str, sp.Rational], K: int, i: int) -> sp.Expr:
+        """The unnormalised score ``m(i)`` (``q(i) = m(i) / sum_j m(j)``) in ``formula.Q``/``formula.w``."""
+        raise NotImplementedError(f"{cls.name} has no sympy formula (its shape is None)")
+
+    self_normalised: ClassVar[bool] = False
+    """True when the scores already sum to one on the simplex (``linear``): no normalisation."""
+
+    @classmethod
+    def log_rate(cls, params: Mapping[str, sp.Rational]) -> sp.Expr:
+        """``d log m(j) / d delta`` at 0 (weight moved from ``k'`` to ``k``), general ``K``; NORMALISED shape only."""
+        raise NotImplementedError(f"{cls.name} has no log-rate formula (its shape is {cls.shape})")
+
+    @classmethod
+    def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
+        """The z3 encoding at these parameters, or ``None`` when it is not algebraic there."""
+        return None
 
     def __init__(self, **params: float) -> None:
         self.params: dict[str, float] = dict(params)

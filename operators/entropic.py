@@ -15,12 +15,17 @@ array([0.333333, 0.666667])
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
+import sympy
 
 from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .formula import Q as Qs
+from .formula import Shape, j, k, k2
+from .formula import w as ws
 from .precision import HighPrecision
+from .smt_encoding import Encoder, as_rational, geometric_family
 
 
 class EntropicPool(BuiltinOperator):
@@ -29,6 +34,32 @@ class EntropicPool(BuiltinOperator):
     source = "the paper's entropic regularisation (Thm III.1/III.2); Amari (2007)"
     param_doc = {"beta": "entropy bonus, > -1 (default 0.5); 0 gives geometric"}
     zero_forcing = True  # a power of the geometric pool: undefined where geometric is
+    defaults = {"beta": 0.5}
+    shape = Shape.NORMALISED
+    derivation_extras = ("entropic_closed_form",)
+
+    @classmethod
+    def canonical(cls, exact: Mapping[str, sympy.Rational]) -> tuple[str, Mapping[str, sympy.Rational]]:
+        if exact["beta"] <= -1:
+            raise ValueError(f"entropic needs beta > -1 (the objective is not convex otherwise), got {exact['beta']}")
+        return ("geometric", {}) if exact["beta"] == 0 else (cls.name, exact)
+
+    @classmethod
+    def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
+        # (prod_k Q^w)^(1/(1+beta)) written factor by factor: equal for Q > 0, and sympy
+        # differentiates the factored form without needing to pull the outer power apart.
+        return sympy.Mul(*(Qs[kk, i] ** (ws[kk] / (1 + params["beta"])) for kk in range(K)))
+
+    @classmethod
+    def log_rate(cls, params: Mapping[str, sympy.Rational]) -> sympy.Expr:
+        return (sympy.log(Qs[k, j]) - sympy.log(Qs[k2, j])) / (1 + params["beta"])
+
+    @classmethod
+    def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
+        beta = as_rational(params.get("beta", cls.defaults["beta"]))
+        if beta is None or beta <= -1:
+            return None
+        return geometric_family(1 / (1 + beta), f"entropic(beta={beta})", params, max_k)
 
     def __init__(self, beta: float = 0.5) -> None:
         if not beta > -1:

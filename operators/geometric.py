@@ -16,12 +16,18 @@ array([0.75, 0.25])
 
 from __future__ import annotations
 
-from typing import Any
+from fractions import Fraction
+from typing import Any, Mapping
 
 import numpy as np
+import sympy
 
 from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .formula import Q as Qs
+from .formula import Shape, j, k, k2
+from .formula import w as ws
 from .precision import HighPrecision
+from .smt_encoding import Encoder, geometric_family
 
 
 class GeometricPool(BuiltinOperator):
@@ -29,6 +35,20 @@ class GeometricPool(BuiltinOperator):
     formula = "q(i) ∝ prod_k Q_k(i)^{w_k}"
     source = "Genest, McConway & Schervish (1986), logarithmic opinion pool; logit averaging"
     zero_forcing = True
+    shape = Shape.NORMALISED
+    derivation_extras = ("geometric_log_loss",)
+
+    @classmethod
+    def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
+        return sympy.Mul(*(Qs[kk, i] ** ws[kk] for kk in range(K)))
+
+    @classmethod
+    def log_rate(cls, params: Mapping[str, sympy.Rational]) -> sympy.Expr:
+        return sympy.log(Qs[k, j]) - sympy.log(Qs[k2, j])
+
+    @classmethod
+    def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
+        return geometric_family(Fraction(1), "geometric", params, max_k)
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_log_sum(logQ, w)

@@ -11,12 +11,18 @@ array([0.7, 0.3])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
+import sympy
+import z3
 
 from .builtin import BuiltinOperator
+from .formula import Q as Qs
+from .formula import Shape
+from .formula import w as ws
 from .precision import HighPrecision
+from .smt_encoding import DirectTeachers, Encoder, zval
 from .temperature import log_tau
 
 
@@ -24,6 +30,16 @@ class LinearPool(BuiltinOperator):
     name = "linear"
     formula = "q(i) = sum_k w_k Q_k(i)"
     source = "Stone (1961), the linear opinion pool; the paper's Example II.3"
+    shape = Shape.AFFINE
+    self_normalised = True
+
+    @classmethod
+    def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
+        return sympy.Add(*(ws[k] * Qs[k, i] for k in range(K)))
+
+    @classmethod
+    def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
+        return LinearEncoder()
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         # Mixing in probability space directly: no normalisation step, so no extra round-off.
@@ -35,3 +51,23 @@ class LinearPool(BuiltinOperator):
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         return [sum((wk * row[i] for row, wk in zip(Q, w)), ctx.num(0)) for i in range(len(Q[0]))]
+
+
+class LinearEncoder(Encoder):
+    """``q = sum_k w_k Q_k``."""
+
+    label = "linear"
+    column_local = True
+
+    def teachers(self, ctx, K, V, weight_vectors):
+        return DirectTeachers(ctx, K, V)
+
+    def aggregate(self, t, w, tag):
+        return [z3.Sum([zval(t.ctx, w[k]) * t.Q[k][i] for k in range(t.K)])
+                for i in range(len(t.Q[0]))], []
+
+    def derivative_sign(self, t, w, i, k, k2):
+        return t.Q[k][i] - t.Q[k2][i], []
+
+    def exact_q(self, Q, w):
+        return [sympy.Add(*[w[k] * Q[k][i] for k in range(len(Q))]) for i in range(len(Q[0]))]

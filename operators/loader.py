@@ -27,20 +27,8 @@ from typing import Any, Callable
 from mtkd.errors import OperatorLoadError
 
 from .builtin import BuiltinOperator
-from .entropic import EntropicPool
-from .geometric import GeometricPool
-from .linear import LinearPool
-from .maxpool import MaxPool
-from .power import PowerPool
 from .protocol import Operator
-
-BUILTINS: dict[str, type[BuiltinOperator]] = {
-    cls.name: cls for cls in (LinearPool, GeometricPool, PowerPool, EntropicPool, MaxPool)
-}
-
-
-def builtin_names() -> list[str]:
-    return list(BUILTINS)
+from .registry import BUILTINS
 
 
 def load_operator(spec: str, time_limit: float = 5.0) -> Operator:
@@ -78,7 +66,7 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
     batched = getattr(obj, "batched", None)
     precise = getattr(obj, "precise", None)
     algebraic = None
-    if isinstance(obj, BuiltinOperator):
+    if isinstance(obj, BuiltinOperator) and obj.shape is not None:
         algebraic = (obj.name, dict(obj.params))
     doc = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
     note = getattr(obj, "undefined_note", "")

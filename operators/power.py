@@ -14,12 +14,31 @@ True
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+import sympy
+import z3
 
 from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .formula import K as Ks
+from .formula import Q as Qs
+from .formula import Shape, j, k, k2, l
+from .formula import w as ws
 from .precision import HighPrecision
+from .smt_encoding import (
+    DirectTeachers,
+    Encoder,
+    RootTeachers,
+    Teachers,
+    Weight,
+    as_rational,
+    geometric_family,
+    normalised_q,
+    small_exponent,
+    zpow,
+    zval,
+)
 
 
 class PowerPool(BuiltinOperator):
@@ -27,6 +46,37 @@ class PowerPool(BuiltinOperator):
     formula = "q(i) ∝ (sum_k w_k Q_k(i)^alpha)^{1/alpha}"
     source = "Amari (2007), alpha-integration; power / Rényi means"
     param_doc = {"alpha": "exponent (default 2); 1 = linear, 0 = geometric"}
+    defaults = {"alpha": 2.0}
+    shape = Shape.NORMALISED
+
+    @classmethod
+    def canonical(cls, exact: Mapping[str, sympy.Rational]) -> tuple[str, Mapping[str, sympy.Rational]]:
+        # alpha = 1 *is* linear on the simplex (the normaliser sum_j sum_k w_k Q_k(j) is 1);
+        # alpha = 0 is the geometric pool: a proof for those operators then applies.
+        if exact["alpha"] == 1:
+            return "linear", {}
+        if exact["alpha"] == 0:
+            return "geometric", {}
+        return cls.name, exact
+
+    @classmethod
+    def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
+        alpha = params["alpha"]
+        return sympy.Add(*(ws[kk] * Qs[kk, i] ** alpha for kk in range(K))) ** (1 / alpha)
+
+    @classmethod
+    def log_rate(cls, params: Mapping[str, sympy.Rational]) -> sympy.Expr:
+        alpha = params["alpha"]
+        return (Qs[k, j] ** alpha - Qs[k2, j] ** alpha) / (alpha * sympy.Sum(ws[l] * Qs[l, j] ** alpha, (l, 1, Ks)))
+
+    @classmethod
+    def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
+        alpha = as_rational(params.get("alpha", cls.defaults["alpha"]))
+        if alpha is None or alpha < 0 or not small_exponent(alpha):
+            return None
+        if alpha == 0:
+            return geometric_family(Fraction(1), "power(alpha=0)=geometric", params, max_k)
+        return PowerEncoder(alpha)
 
     def __init__(self, alpha: float = 2.0) -> None:
         super().__init__(alpha=alpha)
@@ -72,3 +122,97 @@ class PowerPool(BuiltinOperator):
             s = sum((wk * ctx.exp(alpha * ctx.log(x)) for x, wk in active), ctx.num(0))
             out.append(ctx.exp(inv * ctx.log(s)) if active else s)
         return out
+
+
+class PowerEncoder(Encoder):
+    """``q ∝ (sum_k w_k Q_k**alpha)**(1/alpha)`` for rational ``alpha = a/b > 0``.
+
+    ``Q**alpha = R**a`` with ``R = Q**(1/b)`` a variable; ``M = S**(b/a)`` is a fresh
+    ``r > 0`` with ``r**a == S**b`` (no aux when ``a == 1``).
+    """
+
+    relaxable = True
+
+    def __init__(self, alpha: Fraction) -> None:
+        self.alpha = alpha
+        self.a, self.b = alpha.numerator, alpha.denominator
+        self.label = f"power(alpha={alpha})"
+
+    def teachers(self, ctx, K, V, weight_vectors):
+        return DirectTeachers(ctx, K, V) if self.b == 1 else RootTeachers(ctx, K, V, self.b)
+
+    def _roots(self, t: Teachers) -> list[list[z3.ArithRef]]:
+        return t.R if isinstance(t, RootTeachers) else t.Q
+
+    def _S(self, t: Teachers, w: Sequence[Weight]) -> list[z3.ArithRef]:
+        R = self._roots(t)
+        return [z3.Sum([zval(t.ctx, w[k]) * zpow(R[k][i], self.a) for k in range(t.K)])
+                for i in range(len(R[0]))]
+
+    def _means(self, ctx: z3.Context, S: list[z3.ArithRef], tag: str
+               ) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
+        """The unnormalised power means ``M = S**(b/a)``: a fresh ``r > 0`` with ``r**a == S**b``.
+
+        Every input extends to these variables (``S > 0`` on the open domain), so an unsat
+        answer is not an artefact of the encoding.
+        """
+        if self.a == 1:
+            return [zpow(x, self.b) for x in S], []
+        r = [z3.Real(f"r{tag}_{i}", ctx) for i in range(len(S))]
+        return r, [x > 0 for x in r] + [zpow(x, self.a) == zpow(y, self.b) for x, y in zip(r, S)]
+
+    def aggregate(self, t, w, tag):
+        M, cons = self._means(t.ctx, self._S(t, w), tag)
+        q, norm = normalised_q(t.ctx, M, tag)
+        return q, cons + norm
+
+    def derivative_sign(self, t, w, i, k, k2):
+        # log q(i) = (1/alpha) log S(i) - log Z with Z = sum_j M(j), M(j) = S(j)**(1/alpha), so
+        # with D(j) = dS(j)/d delta = R_k(j)**a - R_k2(j)**a:
+        #   d q(i)/d delta = q(i)/(alpha Z) * (Z D(i)/S(i) - sum_j M(j) D(j)/S(j)).
+        # The bracket has the derivative's sign; 1/S(j) is a variable v(j) with v(j) S(j) == 1,
+        # which avoids the normalised q and its V extra equations.
+        R, S = self._roots(t), self._S(t, w)
+        M, cons = self._means(t.ctx, S, "")
+        v = [z3.Real(f"v_{j}", t.ctx) for j in range(t.V)]
+        cons += [v[j] * S[j] == 1 for j in range(t.V)]
+        D = [zpow(R[k][j], self.a) - zpow(R[k2][j], self.a) for j in range(t.V)]
+        return (z3.Sum(M) * D[i] * v[i] - z3.Sum([M[j] * D[j] * v[j] for j in range(t.V)]), cons)
+
+    def column0_teachers(self, ctx: z3.Context, K: int, V: int) -> Teachers:
+        """Teachers with column 0 only, for :meth:`relaxed_q0`."""
+        return DirectTeachers(ctx, K, V, True) if self.b == 1 else RootTeachers(ctx, K, V, self.b, True)
+
+    def relaxed_q0(self, t: Teachers, w: Sequence[Weight]
+                   ) -> tuple[z3.ArithRef, list[z3.BoolRef]]:
+        """An over-approximation of ``q(0)`` that needs column 0 only.
+
+        ``q(0) = M(0) / (M(0) + Rest)`` with ``Rest = sum_{j>0} M(j)``; the columns j > 0 are
+        replaced by the power-mean inequality (:meth:`mean_lemma`): ``M(j) >= A(j)`` for
+        ``alpha >= 1`` and ``<=`` for ``alpha <= 1``, ``A(j) = sum_k w_k Q_k(j)``, and
+        ``sum_{j>0} A(j) = 1 - A(0)``. Every true input satisfies the relaxation, so its unsat
+        proves the property; its sat proves nothing.
+        """
+        (M0,), cons = self._means(t.ctx, self._S(t, w), "0")
+        A0 = z3.Sum([zval(t.ctx, w[k]) * t.Q[k][0] for k in range(t.K)])
+        rest, q0 = z3.Real("rest", t.ctx), z3.Real("q_0", t.ctx)
+        cons += [rest > 0, q0 * (M0 + rest) == M0,
+                 rest >= 1 - A0 if self.alpha >= 1 else rest <= 1 - A0]
+        return q0, cons
+
+    def mean_lemma(self, K: int) -> list[z3.BoolRef]:
+        """The negation of the power-mean inequality for one column (to be shown unsat)."""
+        ctx = z3.Context()
+        t = DirectTeachers(ctx, K, 2, True) if self.b == 1 else RootTeachers(ctx, K, 2, self.b, True)
+        w = [z3.Real(f"w_{k}", ctx) for k in range(K)]
+        (M,), cons = self._means(ctx, self._S(t, w), "")
+        A = z3.Sum([w[k] * t.Q[k][0] for k in range(K)])
+        return cons + t.constraints + [x >= 0 for x in w] + [z3.Sum(w) == 1,
+                                                             M < A if self.alpha >= 1 else M > A]
+
+    def exact_q(self, Q, w):
+        alpha = sympy.Rational(self.a, self.b)
+        M = [sympy.Add(*[w[k] * Q[k][i] ** alpha for k in range(len(Q))]) ** (1 / alpha)
+             for i in range(len(Q[0]))]
+        Z = sympy.Add(*M)
+        return [x / Z for x in M]

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from mtkd.format import certified_mark, markdown, summary
 from mtkd.operators import Operator, load_operator
+from mtkd.results import Verdict
 from mtkd.theorems import PROPERTIES, Domain
 from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
-
-from mtkd.format import certified_mark, markdown, summary
-from mtkd.results import Verdict
 from mtkd.verify import Report, VerifyOptions, verify
 
 DEFAULT_OPERATORS: tuple[str, ...] = (

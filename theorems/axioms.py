@@ -6,11 +6,14 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-import sympy
 import sympy as sp
 import z3
+
 from mtkd.operators import Operator
 from mtkd.operators.precision import Derivative, HighPrecision
+from mtkd.operators.smt_encoding import zval
+from mtkd.operators.smt_exact import fmt as exact_fmt
+from mtkd.operators.smt_exact import snap, to_fraction
 
 from . import symbols as sy
 from .notation import Exists, ForAll, RowReplaced
@@ -34,9 +37,6 @@ from .property import (
     masked_min,
     precise_Q,
 )
-from .smt_exact import fmt as exact_fmt
-from .smt_exact import snap, to_fraction
-from .smt_operators import zval
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
 
 
@@ -53,7 +53,7 @@ def _smt_axiom1(s: Setup) -> list[Stage]:
     def items(c: Candidate) -> list[Item]:
         qe = exact_q(s.enc, c)
         return [Item(x, {"token": i}) for i, x in enumerate(qe)] + \
-               [Item(neg_abs(sympy.Add(*qe) - 1), {"sum": True})]
+               [Item(neg_abs(sp.Add(*qe) - 1), {"sum": True})]
     return [Stage(s.assertions(bad), "", s.certifier(w, items))]
 
 
@@ -168,7 +168,7 @@ def _smt_axiom1_hull(s: Setup) -> list[Stage]:
         c.extra["y"] = [exact_fmt(x) for x in c.extra["y"]]
         qe = exact_q(s.enc, c)
         floor = min(sum(yi * rat(x) for yi, x in zip(yv, row)) for row in c.Q)
-        return [Item(sympy.Add(*[yi * x for yi, x in zip(yv, qe)]) - floor,
+        return [Item(sp.Add(*[yi * x for yi, x in zip(yv, qe)]) - floor,
                      {"hull": "y.q - min_k y.Q_k (Farkas: < 0 means q is not in conv(Q))"})]
 
     s1 = Setup(s.enc, s.K, s.V, s.fixed_w)
@@ -289,7 +289,7 @@ def _smt_axiom3(s: Setup) -> list[Stage]:
     bad = z3.And(s.t.Q[0][0] > s.t.Q[1][0], zval(s.ctx, w[1]) > 0, sign_term <= 0)
 
     def items(c: Candidate) -> list[Item]:
-        delta = sympy.Symbol("delta")
+        delta = sp.Symbol("delta")
         out = []
         for k in range(s.K):
             for k2 in range(s.K):
@@ -301,7 +301,7 @@ def _smt_axiom3(s: Setup) -> list[Stage]:
                 qd = s.enc.exact_q([[rat(x) for x in row] for row in c.Q], wd)
                 for i in range(s.V):
                     if c.Q[k][i] > c.Q[k2][i]:
-                        d = sympy.diff(qd[i], delta).subs(delta, 0)
+                        d = sp.diff(qd[i], delta).subs(delta, 0)
                         out.append(Item(d, {"token": i, "k": k, "k2": k2}, strict=True))
         return out
     return [Stage(s.assertions(bad), "", s.certifier(w, items))]

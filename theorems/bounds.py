@@ -8,8 +8,10 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 import z3
+
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
+from mtkd.operators.smt_encoding import zval
 
 from . import symbols as sy
 from .notation import Exists, ForAll, IndexedMax
@@ -31,7 +33,6 @@ from .property import (
     fmt,
     precise_Q,
 )
-from .smt_operators import zval
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, rat
 
 

@@ -21,11 +21,13 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.simplify.simplify import factor_sum
+
+from mtkd.operators.formula import Shape
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.finite_sums import canonical_sums
 from mtkd.theorems.notation import to_latex, to_unicode
 from mtkd.theorems.symbols import K, Q, V, delta, i, j, k, k2, l, q, w, y
-from sympy.simplify.simplify import factor_sum
 
 SIZES = (3, 3)
 """``(K, V)`` at which non-linear operators are differentiated symbolically."""
@@ -92,16 +94,7 @@ def _axiom3_linear(op: ox.CanonicalOp) -> Derivation:
 
 def _log_rate(op: ox.CanonicalOp) -> sp.Expr:
     """``g(j) = d log m(j) / d delta`` at delta = 0, as the general-K formula shown in the report."""
-    name, params = op
-    p = dict(params)
-    if name == "geometric":
-        return sp.log(Q[k, j]) - sp.log(Q[k2, j])
-    if name == "entropic":
-        return (sp.log(Q[k, j]) - sp.log(Q[k2, j])) / (1 + p["beta"])
-    if name == "power":
-        alpha = p["alpha"]
-        return (Q[k, j] ** alpha - Q[k2, j] ** alpha) / (alpha * sp.Sum(w[l] * Q[l, j] ** alpha, (l, 1, K)))
-    raise KeyError(name)
+    return ox.symbolic_class(op[0]).log_rate(dict(op[1]))
 
 
 def _first_token_derivative(op: ox.CanonicalOp, n_teachers: int, n_tokens: int) -> sp.Expr:
@@ -404,18 +397,22 @@ def logit_matching() -> Derivation:
 
 # ----------------------------------------------------------------------------------------------
 
+EXTRAS: Mapping[str, Callable[[], Derivation]] = {
+    "geometric_log_loss": geometric_log_loss,
+    "entropic_closed_form": entropic_closed_form,
+}
+"""Operator-specific derivations by the name an operator lists in ``derivation_extras``."""
+
+
 @lru_cache(maxsize=None)
 def _derivations(op: ox.CanonicalOp) -> tuple[Derivation, ...]:
-    name = op[0]
-    if name == "linear":
+    shape = ox.symbolic_class(op[0]).shape
+    if shape is Shape.AFFINE:
         return (_axiom3_linear(op), _assumption_l_linear(op), variance_reduction(), jensen_kl(),
                 jensen_log_loss(), logit_matching())
-    axiom3 = _axiom3_max(op) if name == "max" else _axiom3_normalised(op)
+    axiom3 = _axiom3_max(op) if shape is Shape.WEIGHT_FREE else _axiom3_normalised(op)
     out = [axiom3, _assumption_l_nonlinear(op), variance_reduction()]
-    if name == "geometric":
-        out.append(geometric_log_loss())
-    if name == "entropic":
-        out.append(entropic_closed_form())
+    out += [EXTRAS[name]() for name in ox.symbolic_class(op[0]).derivation_extras]
     out.append(logit_matching())
     return tuple(out)
 

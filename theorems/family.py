@@ -16,9 +16,9 @@ from typing import Callable, Mapping, Sequence
 import mpmath
 import numpy as np
 import sympy as sp
+
 from mtkd.operators import load_operator
 from mtkd.operators.precision import HighPrecision, Interval
-
 from mtkd.results import Result, Verdict
 
 from . import symbols as sy

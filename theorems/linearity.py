@@ -8,10 +8,13 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 import z3
-from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
 
 from mtkd.errors import OperatorFailure
+from mtkd.operators import Operator
+from mtkd.operators.precision import HighPrecision
+from mtkd.operators.smt_encoding import Weight, zval
+from mtkd.operators.smt_exact import fmt as exact_fmt
+from mtkd.operators.smt_exact import normalise, snap, to_fraction
 from mtkd.results import Counterexample
 
 from . import symbols as sy
@@ -36,9 +39,6 @@ from .property import (
     precise_Q,
     simplex_point,
 )
-from .smt_exact import fmt as exact_fmt
-from .smt_exact import normalise, snap, to_fraction
-from .smt_operators import Weight, zval
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
 
 

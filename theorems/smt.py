@@ -25,11 +25,12 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
+from mtkd.operators.registry import BUILTINS
+from mtkd.operators.smt_encoding import Encoder, GeometricFamily
 from mtkd.results import Counterexample, ProofScope, Result, Verdict
 
 from .catalogue import PROPERTIES
 from .parts import Absent, Relaxation, SmtEncoding, SmtOperatorFree, SmtPart
-from .smt_operators import Encoder, GeometricFamily, make_encoder
 from .smt_properties import Setup, Stage
 from .smt_runner import run_query
 
@@ -76,6 +77,22 @@ def _sizes(enc: Encoder, part: SmtPart, max_k: int, max_v: int) -> list[Size] | 
 
 def _cost(size: Size) -> tuple[int, int, int]:
     return (size.K * (size.V or 1), size.K, size.V or 0)
+
+
+def make_encoder(op_name: str, params: Mapping[str, Any], max_k: int = 4) -> Encoder | None:
+    """The operator's own z3 encoding (``BuiltinOperator.smt_encoder``), or None when it has none.
+
+    Geometric and entropic are encoded at fixed weights: ``params["weights"]`` when given, else
+    uniform ones and ones proportional to ``(1, ..., K)``. A rational exponent whose numerator or
+    denominator exceeds 64 gets no encoding either: its monomials would be too large to build.
+
+    >>> make_encoder("power", {"alpha": 1e300}) is None, make_encoder("power", {"alpha": 65}) is None
+    (True, True)
+    >>> make_encoder("power", {"alpha": 64}).label, make_encoder("entropic", {"beta": 1e300}) is None
+    ('power(alpha=64)', True)
+    """
+    cls = BUILTINS.get(op_name)
+    return cls.smt_encoder(params, max_k) if cls is not None else None
 
 
 def _part(prop_id: str) -> SmtPart:

@@ -23,10 +23,9 @@ from typing import Any, Callable, Sequence
 import sympy
 import z3
 
+from mtkd.operators.smt_encoding import DirectTeachers, Encoder, Teachers, Weight, normalised_q
+from mtkd.operators.smt_exact import exact_sign, fmt, normalise, snap, to_fraction
 from mtkd.results import Counterexample
-
-from .smt_exact import exact_sign, fmt, normalise, snap, to_fraction
-from .smt_operators import DirectTeachers, Encoder, Teachers, Weight, _normalised
 
 SNAP_DENOMINATORS: tuple[int | None, ...] = (10, 100, 1000, 10**4, 10**6, None)
 """Denominators tried, smallest first, when turning a model into a readable exact input."""
@@ -110,7 +109,7 @@ class Setup:
             q = [q0]
         elif self.relax == "positive":
             M = [z3.Real(f"M{tag}_{i}", self.ctx) for i in range(self.V)]
-            q, cons = _normalised(self.ctx, M, tag)
+            q, cons = normalised_q(self.ctx, M, tag)
             cons += [x > 0 for x in M]
         else:
             q, cons = self.enc.aggregate(self.t, w, tag)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Literal
 
 import sympy as sp
+
 from mtkd.theorems.notation import to_latex, to_unicode
 
 from .catalogue import PROPERTIES

@@ -16,11 +16,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Mapping
 
-from mtkd.theorems import operator_exprs as ox
-from mtkd.theorems.derivations import Derivation, derivations
-
 from mtkd.errors import UnknownPropertyError
 from mtkd.results import ProofScope, Result, Verdict
+from mtkd.theorems import operator_exprs as ox
+from mtkd.theorems.derivations import Derivation, derivations
 
 from .catalogue import get_property
 

@@ -17,11 +17,19 @@ Reading conventions (see :mod:`mtkd.theorems.notation` for the quantifier object
 from __future__ import annotations
 
 import sympy as sp
+
+# The statements share the operators' vocabulary (re-exported: ``import X as X``).
+from mtkd.operators.formula import K as K
+from mtkd.operators.formula import Q as Q
+from mtkd.operators.formula import j as j
+from mtkd.operators.formula import k as k
+from mtkd.operators.formula import k2 as k2
+from mtkd.operators.formula import l as l
+from mtkd.operators.formula import w as w
 from mtkd.theorems.notation import ForAll, NamedSet
 
-K, V, N = sp.symbols("K V N", integer=True, positive=True)
-i, j, k, l, n, y = sp.symbols("i j k l n y", integer=True, positive=True)
-k2 = sp.Symbol("k'", integer=True, positive=True)
+V, N = sp.symbols("V N", integer=True, positive=True)
+i, n, y = sp.symbols("i n y", integer=True, positive=True)
 # U+2217, not "*": the one-line printer maps "*" to "·".
 kstar = sp.Symbol("k∗", integer=True, positive=True)
 a, b = sp.symbols("a b", integer=True, positive=True)
@@ -32,8 +40,6 @@ Pv, Tv, wv, wv2, sv, thetav, lamv, uv, hv = sp.symbols("P T w w' s theta lambda 
 Pv2, Tv2 = sp.symbols("P' T'")
 P = sp.IndexedBase("P", positive=True)
 T = sp.IndexedBase("T", positive=True)
-Q = sp.IndexedBase("Q", positive=True)
-w = sp.IndexedBase("w", nonnegative=True)
 # No sign assumption on s: thm-IV.2 needs "s_a > 0" to stay a hypothesis rather than fold to True.
 s = sp.IndexedBase("s")
 e = sp.IndexedBase("e")

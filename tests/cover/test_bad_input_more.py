@@ -27,7 +27,7 @@ from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.property import Batch
 from mtkd.theorems.smt import smt_check
-from mtkd.theorems.smt_operators import make_encoder
+from mtkd.theorems.smt import make_encoder
 
 P1 = np.array([[[0.25, 0.75], [0.5, 0.5]]])
 T1 = np.ones((1, 2))

@@ -18,7 +18,7 @@ from fractions import Fraction
 import sympy
 import z3
 
-from mtkd.operators.exact import exact_sign
+from .exact import exact_sign
 
 __all__ = ["exact_sign", "fmt", "normalise", "snap", "snap_positive", "to_fraction"]
 

@@ -1,7 +1,8 @@
-"""Polynomial encodings of the built-in operators, over the temperature-scaled teachers ``Q``.
+"""Polynomial encodings of operators for z3, over the temperature-scaled teachers ``Q``.
 
-By the bijection lemma (FORMALIZATION.md) a property that only looks at ``Q = tau_T(P)`` may
-quantify over ``Q`` directly, so temperatures never appear here. Each operator provides
+By the bijection lemma (docs/formalization.md) a property that only looks at ``Q = tau_T(P)`` may
+quantify over ``Q`` directly, so temperatures never appear here. An operator's encoder (an
+:class:`Encoder`, defined in the operator's own module and returned by its ``smt_encoder``) provides
 
 * a *teacher parameterisation* (:class:`Teachers`): the free z3 variables from which ``Q`` is
   built, chosen so that every root the operator takes becomes a polynomial identity;
@@ -10,16 +11,12 @@ quantify over ``Q`` directly, so temperatures never appear here. Each operator p
 * ``exact_q``: the same operator evaluated exactly in sympy, used to re-check every model.
 
 Operators that raise ``Q`` to the weights (geometric, entropic) are only algebraic for fixed
-rational weights; they are encoded with ``Q_k(i) = R_k(i)**D / N_k`` (``D`` the common
-denominator of the exponents), which makes ``Q_k(i)**(w_k s)`` proportional to the monomial
-``R_k(i)**(w_k s D)``; the per-teacher factor ``N_k**(-w_k s)`` cancels in the normalisation.
+rational weights; they share :class:`GeometricFamily`, which encodes ``Q_k(i) = R_k(i)**D / N_k``
+(``D`` the common denominator of the exponents), making ``Q_k(i)**(w_k s)`` proportional to the
+monomial ``R_k(i)**(w_k s D)``; the per-teacher factor ``N_k**(-w_k s)`` cancels in the normalisation.
 
->>> enc = make_encoder("power", {"alpha": 0.5})
->>> enc.label, enc.alpha
-('power(alpha=1/2)', Fraction(1, 2))
->>> import sympy
->>> make_encoder("linear", {}).exact_q([[sympy.Rational(1, 4), sympy.Rational(3, 4)]], [1])
-[1/4, 3/4]
+>>> GeometricFamily(Fraction(1), "geometric", [(Fraction(1, 2), Fraction(1, 2))]).label
+'geometric'
 """
 
 from __future__ import annotations
@@ -232,153 +229,12 @@ class Encoder(ABC):
         """``q`` in exact sympy arithmetic (``w`` may contain symbols, for derivatives)."""
 
 
-def _normalised(ctx: z3.Context, M: list[z3.ArithRef], tag: str
+def normalised_q(ctx: z3.Context, M: list[z3.ArithRef], tag: str
                 ) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
     """``q(i) = M(i) / sum_j M(j)`` without division: fresh ``q(i)`` with ``q(i) * Z == M(i)``."""
     Z = z3.Sum(M)
     q = [z3.Real(f"q{tag}_{i}", ctx) for i in range(len(M))]
     return q, [qi * Z == Mi for qi, Mi in zip(q, M)]
-
-
-class Linear(Encoder):
-    """``q = sum_k w_k Q_k``."""
-
-    label = "linear"
-    column_local = True
-
-    def teachers(self, ctx, K, V, weight_vectors):
-        return DirectTeachers(ctx, K, V)
-
-    def aggregate(self, t, w, tag):
-        return [z3.Sum([zval(t.ctx, w[k]) * t.Q[k][i] for k in range(t.K)])
-                for i in range(len(t.Q[0]))], []
-
-    def derivative_sign(self, t, w, i, k, k2):
-        return t.Q[k][i] - t.Q[k2][i], []
-
-    def exact_q(self, Q, w):
-        return [sympy.Add(*[w[k] * Q[k][i] for k in range(len(Q))]) for i in range(len(Q[0]))]
-
-
-class Max(Encoder):
-    """``q ∝ max_k Q_k(i)``; weights are ignored, so every weight derivative is 0."""
-
-    label = "max"
-    uses_weights = False
-
-    def teachers(self, ctx, K, V, weight_vectors):
-        return DirectTeachers(ctx, K, V)
-
-    def aggregate(self, t, w, tag):
-        m = [z3.Real(f"m{tag}_{i}", t.ctx) for i in range(t.V)]
-        cons = []
-        for i in range(t.V):
-            col = [t.Q[k][i] for k in range(t.K)]
-            cons += [m[i] >= x for x in col] + [z3.Or([m[i] == x for x in col])]
-        q, norm = _normalised(t.ctx, m, tag)
-        return q, cons + norm
-
-    def derivative_sign(self, t, w, i, k, k2):
-        return zval(t.ctx, 0), []
-
-    def exact_q(self, Q, w):
-        m = [sympy.Max(*[row[i] for row in Q]) for i in range(len(Q[0]))]
-        Z = sympy.Add(*m)
-        return [x / Z for x in m]
-
-
-class Power(Encoder):
-    """``q ∝ (sum_k w_k Q_k**alpha)**(1/alpha)`` for rational ``alpha = a/b > 0``.
-
-    ``Q**alpha = R**a`` with ``R = Q**(1/b)`` a variable; ``M = S**(b/a)`` is a fresh
-    ``r > 0`` with ``r**a == S**b`` (no aux when ``a == 1``).
-    """
-
-    relaxable = True
-
-    def __init__(self, alpha: Fraction) -> None:
-        self.alpha = alpha
-        self.a, self.b = alpha.numerator, alpha.denominator
-        self.label = f"power(alpha={alpha})"
-
-    def teachers(self, ctx, K, V, weight_vectors):
-        return DirectTeachers(ctx, K, V) if self.b == 1 else RootTeachers(ctx, K, V, self.b)
-
-    def _roots(self, t: Teachers) -> list[list[z3.ArithRef]]:
-        return t.R if isinstance(t, RootTeachers) else t.Q
-
-    def _S(self, t: Teachers, w: Sequence[Weight]) -> list[z3.ArithRef]:
-        R = self._roots(t)
-        return [z3.Sum([zval(t.ctx, w[k]) * zpow(R[k][i], self.a) for k in range(t.K)])
-                for i in range(len(R[0]))]
-
-    def _means(self, ctx: z3.Context, S: list[z3.ArithRef], tag: str
-               ) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
-        """The unnormalised power means ``M = S**(b/a)``: a fresh ``r > 0`` with ``r**a == S**b``.
-
-        Every input extends to these variables (``S > 0`` on the open domain), so an unsat
-        answer is not an artefact of the encoding.
-        """
-        if self.a == 1:
-            return [zpow(x, self.b) for x in S], []
-        r = [z3.Real(f"r{tag}_{i}", ctx) for i in range(len(S))]
-        return r, [x > 0 for x in r] + [zpow(x, self.a) == zpow(y, self.b) for x, y in zip(r, S)]
-
-    def aggregate(self, t, w, tag):
-        M, cons = self._means(t.ctx, self._S(t, w), tag)
-        q, norm = _normalised(t.ctx, M, tag)
-        return q, cons + norm
-
-    def derivative_sign(self, t, w, i, k, k2):
-        # log q(i) = (1/alpha) log S(i) - log Z with Z = sum_j M(j), M(j) = S(j)**(1/alpha), so
-        # with D(j) = dS(j)/d delta = R_k(j)**a - R_k2(j)**a:
-        #   d q(i)/d delta = q(i)/(alpha Z) * (Z D(i)/S(i) - sum_j M(j) D(j)/S(j)).
-        # The bracket has the derivative's sign; 1/S(j) is a variable v(j) with v(j) S(j) == 1,
-        # which avoids the normalised q and its V extra equations.
-        R, S = self._roots(t), self._S(t, w)
-        M, cons = self._means(t.ctx, S, "")
-        v = [z3.Real(f"v_{j}", t.ctx) for j in range(t.V)]
-        cons += [v[j] * S[j] == 1 for j in range(t.V)]
-        D = [zpow(R[k][j], self.a) - zpow(R[k2][j], self.a) for j in range(t.V)]
-        return (z3.Sum(M) * D[i] * v[i] - z3.Sum([M[j] * D[j] * v[j] for j in range(t.V)]), cons)
-
-    def column0_teachers(self, ctx: z3.Context, K: int, V: int) -> Teachers:
-        """Teachers with column 0 only, for :meth:`relaxed_q0`."""
-        return DirectTeachers(ctx, K, V, True) if self.b == 1 else RootTeachers(ctx, K, V, self.b, True)
-
-    def relaxed_q0(self, t: Teachers, w: Sequence[Weight]
-                   ) -> tuple[z3.ArithRef, list[z3.BoolRef]]:
-        """An over-approximation of ``q(0)`` that needs column 0 only.
-
-        ``q(0) = M(0) / (M(0) + Rest)`` with ``Rest = sum_{j>0} M(j)``; the columns j > 0 are
-        replaced by the power-mean inequality (:meth:`mean_lemma`): ``M(j) >= A(j)`` for
-        ``alpha >= 1`` and ``<=`` for ``alpha <= 1``, ``A(j) = sum_k w_k Q_k(j)``, and
-        ``sum_{j>0} A(j) = 1 - A(0)``. Every true input satisfies the relaxation, so its unsat
-        proves the property; its sat proves nothing.
-        """
-        (M0,), cons = self._means(t.ctx, self._S(t, w), "0")
-        A0 = z3.Sum([zval(t.ctx, w[k]) * t.Q[k][0] for k in range(t.K)])
-        rest, q0 = z3.Real("rest", t.ctx), z3.Real("q_0", t.ctx)
-        cons += [rest > 0, q0 * (M0 + rest) == M0,
-                 rest >= 1 - A0 if self.alpha >= 1 else rest <= 1 - A0]
-        return q0, cons
-
-    def mean_lemma(self, K: int) -> list[z3.BoolRef]:
-        """The negation of the power-mean inequality for one column (to be shown unsat)."""
-        ctx = z3.Context()
-        t = DirectTeachers(ctx, K, 2, True) if self.b == 1 else RootTeachers(ctx, K, 2, self.b, True)
-        w = [z3.Real(f"w_{k}", ctx) for k in range(K)]
-        (M,), cons = self._means(ctx, self._S(t, w), "")
-        A = z3.Sum([w[k] * t.Q[k][0] for k in range(K)])
-        return cons + t.constraints + [x >= 0 for x in w] + [z3.Sum(w) == 1,
-                                                             M < A if self.alpha >= 1 else M > A]
-
-    def exact_q(self, Q, w):
-        alpha = sympy.Rational(self.a, self.b)
-        M = [sympy.Add(*[w[k] * Q[k][i] ** alpha for k in range(len(Q))]) ** (1 / alpha)
-             for i in range(len(Q[0]))]
-        Z = sympy.Add(*M)
-        return [x / Z for x in M]
 
 
 class GeometricFamily(Encoder):
@@ -404,7 +260,7 @@ class GeometricFamily(Encoder):
         exps = [Fraction(x) * self.s * t.D for x in w]
         assert all(e.denominator == 1 for e in exps), "teachers built for other weights"
         M = [z3.Product([zpow(t.R[k][i], int(exps[k])) for k in range(t.K)]) for i in range(t.V)]
-        return _normalised(t.ctx, M, tag)
+        return normalised_q(t.ctx, M, tag)
 
     def exact_q(self, Q, w):
         # Divide each row by its first entry before taking powers: q is invariant under that
@@ -448,47 +304,20 @@ search decides the property.
 """
 
 
-def _small_exponent(x: Fraction) -> bool:
+def small_exponent(x: Fraction) -> bool:
     return abs(x.numerator) <= MAX_EXPONENT_PART and x.denominator <= MAX_EXPONENT_PART
 
 
 def _small_projective(s: Fraction, weights: Sequence[Sequence[Fraction]]) -> bool:
     """Fixed weights times ``s`` give monomial degrees up to ``lcm`` of their denominators."""
-    return _small_exponent(s) and all(
+    return small_exponent(s) and all(
         math.lcm(1, *[(Fraction(x) * s).denominator for x in v]) <= MAX_EXPONENT_PART ** 2 for v in weights)
 
 
-def make_encoder(op_name: str, params: Mapping[str, Any], max_k: int = 4) -> Encoder | None:
-    """The encoder for a built-in operator, or None when it is not algebraic at ``params``.
+def geometric_family(s: Fraction, label: str, params: Mapping[str, Any], max_k: int) -> GeometricFamily | None:
+    """The encoding ``q ∝ prod_k Q_k**(w_k s)`` at ``params["weights"]`` (else :func:`default_fixed_weights`).
 
-    Geometric and entropic use ``params["weights"]`` when given, else
-    :func:`default_fixed_weights`. A rational exponent (``power``'s ``alpha``, ``entropic``'s
-    ``1/(1+beta)``) whose numerator or denominator exceeds :data:`MAX_EXPONENT_PART` (64) gets no
-    encoding either: its monomials would be too large to build.
-
-    >>> make_encoder("power", {"alpha": 1e300}) is None, make_encoder("power", {"alpha": 65}) is None
-    (True, True)
-    >>> make_encoder("power", {"alpha": 64}).label, make_encoder("entropic", {"beta": 1e300}) is None
-    ('power(alpha=64)', True)
+    ``None`` when the monomial degrees would be too large to build (see :data:`MAX_EXPONENT_PART`).
     """
-    if op_name == "linear":
-        return Linear()
-    if op_name == "max":
-        return Max()
     fixed = parse_weights(params.get("weights")) or default_fixed_weights(max_k)
-    if op_name == "power":
-        alpha = as_rational(params.get("alpha", 2))
-        if alpha is None or alpha < 0 or not _small_exponent(alpha):
-            return None
-        if alpha == 0:
-            return GeometricFamily(Fraction(1), "power(alpha=0)=geometric", fixed) \
-                if _small_projective(Fraction(1), fixed) else None
-        return Power(alpha)
-    if op_name == "geometric":
-        return GeometricFamily(Fraction(1), "geometric", fixed) if _small_projective(Fraction(1), fixed) else None
-    if op_name == "entropic":
-        beta = as_rational(params.get("beta", 0.5))
-        if beta is None or beta <= -1 or not _small_projective(1 / (1 + beta), fixed):
-            return None
-        return GeometricFamily(1 / (1 + beta), f"entropic(beta={beta})", fixed)
-    return None
+    return GeometricFamily(s, label, fixed) if _small_projective(s, fixed) else None
