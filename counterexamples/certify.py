@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Mapping
 
 import mpmath
@@ -44,12 +45,36 @@ def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Interval]:
     return first + [Interval(dps) for dps in CERTIFY_DIGITS]
 
 
+class Rejection(str, Enum):
+    """What showed a float64 candidate to be round-off (the value is how summaries name it)."""
+
+    PRECISE_FORM_FAILED = "the float64 round-off bound after the precise form failed"
+    """The precise form could not run; the float64 margin was within the property's round-off bound."""
+
+    ROUNDOFF_BOUND = "the float64 round-off bound"
+    """No precise form: the float64 margin was within the property's round-off bound."""
+
+    CERTIFIED_NONNEGATIVE = "interval arithmetic (margin certified >= 0)"
+    """Exact or interval arithmetic established the margin's sign: the statement holds there."""
+
+    TOO_CLOSE = "interval arithmetic (sign undecided: too close to call)"
+    """Even at the highest interval precision the enclosure contains zero."""
+
+    HYPOTHESIS_FAILS = "an exact check of the witness's hypotheses"
+    """The witness's hypotheses (e.g. ``Q_k(i) > Q_k'(i)``) fail at the exact point."""
+
+    HIGH_PRECISION = "high-precision re-evaluation"
+    """At 50+ digits the margin is not negative (no interval arithmetic available)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What certification concluded about one candidate."""
+    """What certification concluded about one candidate: a counterexample, or why it was rejected."""
 
     counterexample: Counterexample | None
     reason: str
+    rejection: Rejection | None = None
+    """Set exactly when ``counterexample`` is None."""
 
 
 def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
@@ -82,17 +107,20 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                     continue
                 break  # the precise form does not run on intervals: fall back to confirmation
             if any(s is not None and s <= 0 for s in hyps.values()):
-                return Outcome(None, f"witness hypothesis fails at the exact point ({_failing(hyps)})")
+                return Outcome(None, f"witness hypothesis fails at the exact point ({_failing(hyps)})",
+                               Rejection.HYPOTHESIS_FAILS)
             if sign is None or any(s is None for s in hyps.values()):
                 if not exact and ctx.dps == CERTIFY_DIGITS[-1]:
-                    return Outcome(None, f"sign undecided at {ctx.dps} digits ({ctx.to_str(pm.value, 8)}): too close to call")
+                    return Outcome(None, f"sign undecided at {ctx.dps} digits ({ctx.to_str(pm.value, 8)}): too close to call",
+                                   Rejection.TOO_CLOSE)
                 continue
             if sign < 0 or (sign == 0 and pm.strict):
                 what = ("is exactly 0 (strict inequality fails)" if sign == 0
                         else f"{'=' if exact else 'lies in'} {ctx.to_str(pm.value)}")
                 return Outcome(_counterexample(prop, x, witness, pm, ctx, True,
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
-            return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off")
+            return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off",
+                           Rejection.CERTIFIED_NONNEGATIVE)
     ctx = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else 60)
     try:
         pm = prop.precise_margin(op, x, witness, ctx)
@@ -103,14 +131,14 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                            note=f"precise form failed ({type(exc).__name__}: {exc}); ")
     threshold = ctx.mp.mpf(10) ** (-(ctx.dps // 2))
     if any(v <= 0 for v in pm.hypotheses.values()):
-        return Outcome(None, "witness hypothesis fails at the exact point")
+        return Outcome(None, "witness hypothesis fails at the exact point", Rejection.HYPOTHESIS_FAILS)
     # Without intervals only an *exact* zero (a derivative the input never reached) shows strictness.
     if pm.value < -threshold or (pm.strict and pm.value == 0):
         what = "limit evidence" if kind is PreciseKind.LIMIT else "confirmation"
         return Outcome(_counterexample(prop, x, witness, pm, ctx, False,
                                        f"{what} at {ctx.dps} digits (mpmath): margin {ctx.to_str(pm.value, 12)}; "
                                        "not interval-certified"), "confirmed")
-    return Outcome(None, f"margin {ctx.to_str(pm.value, 8)} at {ctx.dps} digits: round-off")
+    return Outcome(None, f"margin {ctx.to_str(pm.value, 8)} at {ctx.dps} digits: round-off", Rejection.HIGH_PRECISION)
 
 
 def _failing(hyps: Mapping[str, int | None]) -> str:
@@ -158,7 +186,8 @@ def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
             certificate=f"{note}float64 only: margin {float_margin:.3e} is below the round-off bound -{bound:g}",
             explanation=f"{prop.title} fails (float64 evidence, margin {float_margin:.3e}).")
         return Outcome(cx, "float64")
-    return Outcome(None, f"{note}float64 margin {float_margin:.3e} is within the round-off bound {bound:g}")
+    return Outcome(None, f"{note}float64 margin {float_margin:.3e} is within the round-off bound {bound:g}",
+                   Rejection.PRECISE_FORM_FAILED if note else Rejection.ROUNDOFF_BOUND)
 
 
 def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: HighPrecision,

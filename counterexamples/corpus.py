@@ -236,6 +236,8 @@ class Replay:
     stands: bool
     message: str
     entry: Entry | None = None
+    how: str = ""
+    """For a file that stands: how the violation was re-established (precision and margin)."""
 
 
 def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-")) -> Replay:
@@ -267,7 +269,8 @@ def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-"
         return Replay(path, False, f"no longer a counterexample: {outcome.reason}", entry)
     if cx.certified and not got.certified:
         return Replay(path, False, f"still violated but no longer certified ({got.certificate})", entry)
-    return Replay(path, True, f"stands ({got.precision}, margin {got.margin}): {got.explanation}", entry)
+    how = f"stands ({got.precision}, margin {got.margin})"
+    return Replay(path, True, f"{how}: {got.explanation}", entry, how)
 
 
 def replay(path: Path) -> Replay:

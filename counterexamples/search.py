@@ -38,6 +38,7 @@ from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated
 from .certify import Outcome, certify_candidate, strongest_certificate
 from .generators import DEFAULT_SIZES, generate
 from .guided import GuidedConfig, concat, refine, top
+from .shrink import shrink
 
 CANDIDATE_SLACK = 1e-12
 """With a precise form, anything this close to violation is worth an exact look."""
@@ -75,7 +76,7 @@ class SearchStats:
     rejected: int = 0
     generators: set[str] = field(default_factory=set)
     rejected_by: dict[str, int] = field(default_factory=dict)
-    """Rejected candidates per :func:`rejection_reason`."""
+    """Rejected candidates per :class:`~.certify.Rejection` (by its description)."""
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,6 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     worst = polish(op, prop, found, np.random.default_rng([config.seed, _stable_hash(prop.id), 10**6]))
     minimal = found
     if config.shrink_seconds > 0:
-        from .shrink import shrink  # shrink imports this module's neighbours; keep the import local
-
         minimal = strongest_certificate(op, prop, shrink(op, prop, found, seconds=config.shrink_seconds))
     return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
                   scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
@@ -392,38 +391,14 @@ def _certify_batch(op: Operator, prop: Property, x: Batch, m: Margins, slack: fl
         outcome = certify_candidate(op, prop, x.P[n], x.T[n], x.w[n], m.witness_at(int(n)), float(m.values[n]))
         if outcome.counterexample is None:
             stats.rejected += 1
-            why = rejection_reason(outcome.reason)
+            assert outcome.rejection is not None, "a rejected candidate always says why"
+            why = outcome.rejection.value
             stats.rejected_by[why] = stats.rejected_by.get(why, 0) + 1
         elif outcome.counterexample.certified:
             return outcome
         elif fallback is None:
             fallback = outcome
     return fallback
-
-
-REJECTION_REASONS: tuple[tuple[str, str], ...] = (
-    ("precise form failed", "the float64 round-off bound after the precise form failed"),
-    ("within the round-off bound", "the float64 round-off bound"),
-    ("certified >= 0", "interval arithmetic (margin certified >= 0)"),
-    ("too close to call", "interval arithmetic (sign undecided: too close to call)"),
-    ("hypothesis fails", "an exact check of the witness's hypotheses"),
-    ("digits: round-off", "high-precision re-evaluation"),
-)
-"""Substrings of :class:`~.certify.Outcome` reasons and what they say rejected a candidate."""
-
-
-def rejection_reason(reason: str) -> str:
-    """What rejected a float64 candidate, from its outcome's reason.
-
-    >>> rejection_reason("margin 1e-30 at 50 digits: round-off")
-    'high-precision re-evaluation'
-    >>> rejection_reason("precise form failed (ValueError: x); float64 margin -1e-12 is within the round-off bound 1e-09")
-    'the float64 round-off bound after the precise form failed'
-    """
-    for needle, what in REJECTION_REASONS:
-        if needle in reason:
-            return what
-    return "other checks (" + reason.split(":")[0][:60] + ")"
 
 
 def rejection_summary(candidates: int, rejected: int, by: dict[str, int]) -> str:

@@ -13,9 +13,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mtkd.counterexamples import SearchConfig, search_property
+from mtkd.counterexamples import corpus
+from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd.errors import MtkdError
 from mtkd.format import Format, dumps, render
 from mtkd.operators import BUILTINS, Operator, load_operator
+from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
 from mtkd.verify import Report, VerifyOptions, verify
 
@@ -158,11 +162,10 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
 
 
 def _save(op: Operator, report: Report, seed: int, corpus_dir: str) -> None:
-    from mtkd.counterexamples.corpus import DEFAULT_DIR, save
-
     for r in report.results:
         if r.counterexample is not None and r.certified and r.method != "corpus replay":
-            path = save(op, get_property(r.property), r.counterexample, seed, Path(corpus_dir) if corpus_dir else DEFAULT_DIR)
+            path = corpus.save(op, get_property(r.property), r.counterexample, seed,
+                               Path(corpus_dir) if corpus_dir else corpus.DEFAULT_DIR)
             err.print(f"saved {path}", highlight=False)
 
 
@@ -182,8 +185,6 @@ main.add_command(verify_cmd, "verify")
 @_guard
 def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str) -> None:
     """Conformance matrix of every built-in operator (or the given ones), written to OUT."""
-    from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
-
     specs = operators or DEFAULT_OPERATORS
     for spec in specs:
         load_operator(spec)  # fail fast, before minutes of work, on a bad spec
@@ -224,9 +225,6 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
     """
-    from mtkd.counterexamples import SearchConfig, search_property
-    from mtkd.counterexamples.generators import DEFAULT_SIZES
-
     op = load_operator(operator, time_limit=call_timeout)
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
@@ -248,9 +246,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
                     {"budget": budget, "max_inputs": max_inputs, "engine": "search", "domain": domain,
                      "sizes": [list(s) for s in sizes] if k or v else "default"})
     if save and result.counterexample is not None and result.certified:
-        from mtkd.counterexamples.corpus import DEFAULT_DIR, save as save_entry
-
-        path = save_entry(op, prop, result.counterexample, seed, Path(corpus_dir) if corpus_dir else DEFAULT_DIR)
+        path = corpus.save(op, prop, result.counterexample, seed, Path(corpus_dir) if corpus_dir else corpus.DEFAULT_DIR)
         err.print(f"saved {path}", highlight=False)
     if fmt == Format.JSON.value:
         out = report.to_json()
@@ -276,12 +272,10 @@ def replay_cmd(files: tuple[str, ...]) -> None:
     Exit code 0 when all stand, 1 when any no longer does, 2 when a file is unreadable or names an
     unknown operator or property (the other files are still replayed).
     """
-    from mtkd.counterexamples.corpus import replay
-
     code = 0
     for name in files:
         try:
-            r = replay(Path(name))
+            r = corpus.replay(Path(name))
         except MtkdError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             code = 2

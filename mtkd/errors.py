@@ -17,10 +17,6 @@ class UnknownPropertyError(MtkdError):
     """A property id is not in the catalogue."""
 
 
-class InvalidOptionError(MtkdError):
-    """A command-line value is out of range."""
-
-
 class OperatorFailure(Exception):
     """The operator under test misbehaved at a concrete input (raised, hung, NaN, wrong shape).
 

@@ -1,4 +1,7 @@
-"""``verify``: check one operator against the catalogue and collect a :class:`Report`."""
+"""``verify``: check one operator against the catalogue and collect a :class:`Report`.
+
+Engines gather evidence per property; :mod:`mtkd.policy` turns it into the verdict.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mtkd.counterexamples import SearchConfig
+from mtkd.counterexamples.corpus import DEFAULT_DIR, entries_for, replay_entry
 from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
 from mtkd.theorems import Domain, Property, resolve, unstated_reason
 
-from .engines import Engine, search_backend, smt_backend, symbolic_backend
+from .engines import Backend, Engine, search_backend, smt_backend, symbolic_backend
+from .policy import Evidence, ProverNote, decide, sentences
+
+SEARCH_ENGINES = (Engine.ALL, Engine.SEARCH)
+"""The engine settings under which the search runs (and the corpus is replayed)."""
 
 PROOF_CHECK_FRACTION = 0.25
 """Share of a property's search budget spent trying to refute what an engine proved."""
@@ -96,77 +104,62 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
 def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
            progress: ProgressFn | None) -> tuple[Result, str | None]:
     start = time.perf_counter()
+
+    def timed(r: Result) -> Result:
+        return replace(r, seconds=time.perf_counter() - start)
+
     unstated = unstated_reason(prop, options.domain)
     if unstated is not None:
         return Result(prop.id, Verdict.UNKNOWN, method="not applicable", scope=options.domain.label,
                       message=unstated), None
-    if options.corpus is not None and options.engine in (Engine.ALL, Engine.SEARCH):
+    if options.corpus is not None and options.engine in SEARCH_ENGINES:
         known = replay_corpus(op, prop, options.corpus, options.domain)
         if known is not None:
-            return replace(known, seconds=time.perf_counter() - start), None
-    decided: Result | None = None
-    notes: list[str] = []
-    provers = []
-    if options.domain is not Domain.OPEN and options.engine is not Engine.SEARCH:
-        # Every symbolic and SMT argument divides by, or takes logs of, teacher entries assumed
-        # positive: a proof there says nothing about zeros, so it must not become a verdict here.
-        notes.append("symbolic / SMT: not used, their proofs and encodings are for the open domain only")
-    else:
-        if options.engine in (Engine.ALL, Engine.SYMBOLIC):
-            provers.append(symbolic_backend)
-        if options.engine in (Engine.ALL, Engine.SMT):
-            provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
-    for backend in provers:
-        try:
-            r = backend(op, prop)
-        except OperatorFailure as failure:
-            return Result(prop.id, Verdict.ERROR, method="precise evaluation", message=str(failure)), None
-        if r is None:
-            continue
-        if r.verdict in (Verdict.PROVED, Verdict.REFUTED):
-            decided = r
-            break
-        notes.append(f"{r.method}: {r.verdict.value} ({r.message})")
-    if options.engine not in (Engine.ALL, Engine.SEARCH):
-        final = decided or Result(prop.id, Verdict.UNKNOWN, method=options.engine.value,
-                                  message="; ".join(notes) or f"the {options.engine.value} engine has no encoding "
-                                  "for this operator and property; try --engine search")
-        return replace(final, seconds=time.perf_counter() - start), None
-    if decided is not None and decided.verdict is Verdict.REFUTED:
-        return replace(decided, seconds=time.perf_counter() - start), None
-    proved = decided is not None
+            return timed(known), None
+    try:
+        evidence = _prove(op, prop, options)
+    except OperatorFailure as failure:
+        return Result(prop.id, Verdict.ERROR, method="precise evaluation", message=str(failure)), None
+    if options.engine not in SEARCH_ENGINES:
+        return timed(evidence.proof or Result(
+            prop.id, Verdict.UNKNOWN, method=options.engine.value,
+            message="; ".join(n.text() for n in evidence.notes) or f"the {options.engine.value} engine has no "
+            "encoding for this operator and property; try --engine search")), None
+    if evidence.proof is not None and evidence.proof.verdict is Verdict.REFUTED:
+        return timed(evidence.proof), None
     # A complete proof only needs a spot check; a partial one (some sizes, fixed weights, part of
     # the statement) leaves the property open, so the search gets its full budget.
-    complete = proved and (decided.proof is None or decided.proof.complete)  # type: ignore[union-attr]
-    share = PROOF_CHECK_FRACTION if complete else 1.0
+    share = PROOF_CHECK_FRACTION if evidence.complete_proof else 1.0
     config = SearchConfig(seed=options.seed, seconds=seconds * share,
                           max_inputs=int(options.max_inputs * share), workers=options.workers, domain=options.domain)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
-    found = search_backend(config, cb)(op, prop)
-    evidence = prop.evidence(op, options.seed)
-    if evidence:
-        found = replace(found, message=f"{found.message} {evidence}")
-    if notes:
-        found = replace(found, message=found.message + " Provers: " + "; ".join(notes))
-    if decided is None:
-        return replace(found, seconds=time.perf_counter() - start), None
-    if found.verdict is Verdict.ERROR:
-        # The proof is about the formula; the operator object itself misbehaved: that must surface.
-        return replace(found, message=f"{found.message} ({decided.method} had proved: {decided.scope}.)"), None
-    if found.verdict is Verdict.REFUTED:
-        if found.certified and complete and _in_scope(decided, found):
-            alarm = (f"SOUNDNESS ALARM on {prop.id}: {decided.method} reported 'proved' ({decided.scope}) but a "
-                     f"certified counterexample exists: {found.counterexample.explanation if found.counterexample else ''}"
-                     " This is a bug in the suite; please report it with this output.")
-            return replace(found, message=alarm + " " + found.message), alarm
-        return replace(found, message=found.message + f" ({decided.method} proved only: {decided.scope}.)"), None
-    if complete:
-        check = f" Search found no counterexample either ({found.message})"
-        return replace(decided, message=decided.message + check, seconds=time.perf_counter() - start), None
-    gaps = "; ".join(decided.proof.gaps if decided.proof is not None else ())
-    return replace(found, method=f"{decided.method} + {found.method}",
-                   message=f"Partial proof by {decided.method}: {decided.scope} ({gaps}). Then: {found.message}",
-                   seconds=time.perf_counter() - start), None
+    evidence = replace(evidence, search=search_backend(config, cb)(op, prop),
+                       property_evidence=prop.evidence(op, options.seed))
+    decision = decide(evidence)
+    return timed(decision.result), decision.alarm
+
+
+def _prove(op: Operator, prop: Property, options: VerifyOptions) -> Evidence:
+    """Ask the provers in order (symbolic, then SMT) until one decides; raises OperatorFailure."""
+    if options.domain is not Domain.OPEN and options.engine is not Engine.SEARCH:
+        # Every symbolic and SMT argument divides by, or takes logs of, teacher entries assumed
+        # positive: a proof there says nothing about zeros, so it must not become a verdict here.
+        return Evidence(notes=(ProverNote("symbolic / SMT", Verdict.UNKNOWN,
+                                          "not used, their proofs and encodings are for the open domain only"),))
+    provers: list[Backend] = []
+    if options.engine in (Engine.ALL, Engine.SYMBOLIC):
+        provers.append(symbolic_backend)
+    if options.engine in (Engine.ALL, Engine.SMT):
+        provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
+    notes: list[ProverNote] = []
+    for backend in provers:
+        r = backend(op, prop)
+        if r is None:
+            continue
+        if r.verdict in (Verdict.PROVED, Verdict.REFUTED):
+            return Evidence(proof=r, notes=tuple(notes))
+        notes.append(ProverNote(r.method, r.verdict, r.message))
+    return Evidence(notes=tuple(notes))
 
 
 def replay_corpus(op: Operator, prop: Property, directory: str = "",
@@ -176,8 +169,6 @@ def replay_corpus(op: Operator, prop: Property, directory: str = "",
     A saved point with a zero in ``P`` refutes only on the closed domain; an all-positive one on
     both (the open domain is part of the closed one).
     """
-    from mtkd.counterexamples.corpus import DEFAULT_DIR, entries_for, replay_entry
-
     for path, entry in entries_for(op.spec, Path(directory) if directory else DEFAULT_DIR):
         point = [[Fraction(v) for v in row] for row in entry.counterexample.P]
         if entry.property != prop.id or not domain.admits(point):
@@ -190,14 +181,6 @@ def replay_corpus(op: Operator, prop: Property, directory: str = "",
         if got.stands and cx.certified:
             return Result(prop.id, Verdict.REFUTED, certified=True, method="corpus replay",
                           scope=f"{domain.label}: saved counterexample at K={cx.K}, V={cx.V}", counterexample=cx,
-                          message=f"{cx.explanation} Replayed from {path.name} ({got.message.split(':')[0]}).",
+                          message=sentences(cx.explanation, f"Replayed from {path.name} ({got.how})"),
                           extra={"corpus_file": path.name, "time_to_first_certified": 0.0})
     return None
-
-
-def _in_scope(proof: Result, found: Result) -> bool:
-    """Does the proof cover the counterexample's size? Symbolic proofs cover all sizes."""
-    cx = found.counterexample
-    if cx is None or proof.proof is None:
-        return True
-    return proof.proof.covers(cx.K, cx.V)

@@ -68,14 +68,12 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
     algebraic = None
     if isinstance(obj, BuiltinOperator) and obj.shape is not None:
         algebraic = (obj.name, dict(obj.params))
-    doc = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
     note = getattr(obj, "undefined_note", "")
     return Operator(
         spec=spec,
         func=obj,
         batched_func=batched if callable(batched) else None,
         precise_func=precise if callable(precise) else None,
-        description=doc,
         time_limit=time_limit,
         algebraic=algebraic,
         undefined_note=note if isinstance(note, str) else "",

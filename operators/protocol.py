@@ -107,7 +107,6 @@ class Operator:
     func: Callable[..., Any]
     batched_func: Callable[..., Any] | None = None
     precise_func: Callable[..., Any] | None = None
-    description: str = ""
     time_limit: float = 5.0
     algebraic: tuple[str, dict[str, float]] | None = field(default=None, compare=False)
     """``(builtin name, params)`` when the symbolic and SMT engines know this operator's formula."""

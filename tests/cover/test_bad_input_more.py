@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from mtkd.cli import main
 from mtkd.counterexamples import SearchConfig, check_exact, search_property
 from mtkd.counterexamples.corpus import entries_for, load_entry, replay, save
-from mtkd.counterexamples.search import rejection_reason
+from mtkd.counterexamples.certify import Rejection
 from mtkd.errors import CorruptCounterexampleError, OperatorFailure
 from mtkd.operators import load_operator, wrap_callable
 from mtkd.operators.protocol import describe_input
@@ -26,8 +26,7 @@ from mtkd.operators.temperature import tau
 from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.property import Batch
-from mtkd.theorems.smt import smt_check
-from mtkd.theorems.smt import make_encoder
+from mtkd.theorems.smt import make_encoder, smt_check
 
 P1 = np.array([[[0.25, 0.75], [0.5, 0.5]]])
 T1 = np.ones((1, 2))
@@ -354,15 +353,14 @@ def test_not_refuted_message_names_what_rejected_the_candidates() -> None:
     assert sum(r.extra["rejected_by"].values()) > 0
 
 
-@pytest.mark.parametrize("reason,what", [
-    ("margin 1e-30 at 50 digits: round-off", "high-precision re-evaluation"),
-    ("margin certified >= 0 at the exact point (1e-30): round-off", "interval arithmetic (margin certified >= 0)"),
-    ("precise form failed (ValueError: x); float64 margin -1e-13 is within the round-off bound 1e-09",
-     "the float64 round-off bound after the precise form failed"),
-    ("float64 margin -1e-13 is within the round-off bound 1e-09", "the float64 round-off bound"),
-])
-def test_rejection_reasons(reason: str, what: str) -> None:
-    assert rejection_reason(reason) == what
+def test_rejections_are_typed() -> None:
+    """A rejected candidate carries the typed reason; summaries read it, never the message text."""
+    point = ExactPoint.from_strings((("0.5", "0.5"), ("0.25", "0.75")), ("1", "1"), ("0.5", "0.5"))
+    out = check_exact(load_operator("linear"), get_property("axiom2"), point, {"token": 0}, -1e-13)
+    assert out.counterexample is None and out.rejection is Rejection.CERTIFIED_NONNEGATIVE
+    float_only = wrap_callable(lambda P, T, w: w @ P, "float_only")
+    out = check_exact(float_only, get_property("axiom2"), point, {"token": 0}, -1e-13)
+    assert out.counterexample is None and out.rejection is Rejection.ROUNDOFF_BOUND
 
 
 # ------------------------------------------------------------------ 12. hypothesis is a test dependency only

@@ -51,7 +51,6 @@ def test_module_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) 
     assert op.spec == "userpkg.pools:good"
     assert op.capabilities == ("single",)
     assert op.algebraic is None
-    assert op.description == "A plain linear pool, float64 only."
     assert len(op.limitations()) == 3
     assert np.allclose(op.func(P, T, W), _linear(P, T, W), rtol=1e-12)
 
