@@ -12,6 +12,12 @@ from .axioms import Axiom1, Axiom1Hull, Axiom2, Axiom3, Axiom4, Axiom5
 from .bounds import CorIV12, PropIV11, ThmIV7, ThmIV9
 from .family import AXIOMS, FAMILY
 from .linearity import AssumptionL, AssumptionLSeparable, DefIV1, ThmIV2
+from .pool_anonymity import PoolAnonymity
+from .pool_external_bayesianity import PoolExternalBayesianity
+from .pool_marginalization import PoolMarginalization
+from .pool_neutrality import PoolNeutrality
+from .pool_unanimity import PoolUnanimity
+from .pool_zero_preservation import PoolZeroPreservation
 from .property import Property
 
 __all__ = ["AXIOMS", "PROPERTIES", "DuplicatePropertyError", "get_property", "register", "resolve"]
@@ -34,7 +40,9 @@ def register(prop: Property) -> Property:
 
 
 for _prop in (Axiom1(), Axiom1Hull(), Axiom2(), Axiom3(), Axiom4(), Axiom5(), AssumptionL(),
-              AssumptionLSeparable(), DefIV1(), ThmIV2(), ThmIV7(), ThmIV9(), PropIV11(), CorIV12()):
+              AssumptionLSeparable(), DefIV1(), ThmIV2(), ThmIV7(), ThmIV9(), PropIV11(), CorIV12(),
+              PoolUnanimity(), PoolZeroPreservation(), PoolAnonymity(), PoolNeutrality(), PoolMarginalization(),
+              PoolExternalBayesianity()):
     register(_prop)
 
 

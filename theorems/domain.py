@@ -47,4 +47,7 @@ def unstated_reason(prop: Property, domain: Domain) -> str | None:
     if prop.open_only and domain is Domain.CLOSED:
         return (f"{prop.id} is stated for the open domain only ({prop.wording}); with zeros allowed a "
                 "teacher may rule a token out, so it is not checked on the closed domain.")
+    if prop.closed_only and domain is Domain.OPEN:
+        return (f"{prop.id} is a statement about exact zeros ({prop.wording}); on the open domain no entry is zero, "
+                "so it is vacuous there and checked on the closed domain only.")
     return None

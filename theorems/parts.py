@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Mapping, Protocol, Union
 
 from .smt_properties import Setup, Stage
 
@@ -154,17 +154,33 @@ class SmtOperatorFree:
 SmtPart = Union[SmtEncoding, SmtOperatorFree, Absent]
 
 
+class CheckedStep(Protocol):
+    """What a proof step offers (a :class:`~mtkd.theorems.derivations.Derivation` is one)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def conclusion(self) -> str: ...
+    @property
+    def checked(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class SymbolicProof:
     """A symbolic proof of the property for one built-in operator, assembled from checked derivations.
 
     ``steps`` name the operator's :class:`~mtkd.theorems.derivations.Derivation` ``prop_id``s the
-    proof uses; the verdict is issued only if every one of them was checked by sympy.
+    proof uses; a property may instead carry its own derivation (``derive``). The verdict is
+    issued only if every step was checked by sympy.
     """
 
     scope: str
     steps: tuple[str, ...]
     caveat: str = ""
+    derive: Callable[[], CheckedStep] | None = None
+    """The property's own derivation for this operator (then ``steps`` only name it)."""
 
 
 ALL_SIZES = "all K >= 1, V >= 2, open domain"

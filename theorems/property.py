@@ -171,6 +171,8 @@ class Property(ABC):
     float_bound: ClassVar[float] = 1e-9
     """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""
     open_only: ClassVar[bool] = False
+    closed_only: ClassVar[bool] = False
+    """True for statements about zeros (``pool-zero-preservation``): vacuous on the open domain."""
     needs_operator: ClassVar[bool] = True
     """False for statements whose margin never evaluates the operator (``thm-IV.2``'s inequality)."""
 

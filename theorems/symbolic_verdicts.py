@@ -22,6 +22,7 @@ from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.derivations import Derivation, derivations
 
 from .catalogue import get_property
+from .parts import CheckedStep
 
 
 @lru_cache(maxsize=None)
@@ -29,8 +30,11 @@ def _check(op: ox.CanonicalOp, requested: str, prop_id: str) -> Result | None:
     plan = get_property(prop_id).symbolic.get(op[0])
     if plan is None:
         return None
-    by_prop: dict[str, Derivation] = {d.prop_id: d for d in derivations(op[0], dict(op[1]))}
-    used = [by_prop[step] for step in plan.steps]
+    if plan.derive is not None:
+        used: list[CheckedStep] = [plan.derive()]
+    else:
+        by_prop: dict[str, Derivation] = {d.prop_id: d for d in derivations(op[0], dict(op[1]))}
+        used = [by_prop[step] for step in plan.steps]
     if not all(d.checked for d in used):
         return None
     alias = "" if requested == op[0] else f" ({requested} with these parameters is the {op[0]} operator.)"

@@ -115,6 +115,12 @@ KEY_SYMBOLS = {
     "thm-III.1": ("∃ G ∈ 𝒢", "axiom5"),
     "thm-III.2": ("G₁", "G₂", "≠"),
     "prop-V.2": ("θ", "exp"),
+    "pool-unanimity": ("Q[1, i]", "⇒"),
+    "pool-zero-preservation": ("= 0", "⇒"),
+    "pool-anonymity": ("S_K", "P_σ"),
+    "pool-neutrality": ("S_V", "π(i)"),
+    "pool-marginalization": ("M(P, a, b)", "𝟙"),
+    "pool-external-bayesianity": ("λ[i]", "P^λ"),
 }
 
 

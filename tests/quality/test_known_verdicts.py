@@ -126,11 +126,20 @@ def recheck(spec: str, r: Result, ref) -> None:
 
 # ---- linear: nothing refuted ---------------------------------------------------------------------
 
+LINEAR_FALSE = ("pool-external-bayesianity",)
+"""The linear pool is not externally Bayesian (Genest, McConway & Schervish 1986): see test_pooling.py."""
+CLOSED_ONLY = tuple(p.id for p in PROPERTIES.values() if p.closed_only)
+
+
 @pytest.mark.parametrize("seed", (0, 1, 2))
 def test_linear_is_refuted_nowhere(seed: int) -> None:
-    report = run("linear", seed=seed)
-    assert [r.property for r in report.results] == list(PROPERTIES)
+    props = tuple(pid for pid in PROPERTIES if pid not in LINEAR_FALSE)
+    report = run("linear", props, seed=seed)
+    assert [r.property for r in report.results] == list(props)
     for r in report.results:
+        if r.property in CLOSED_ONLY:  # vacuous on the open domain: said so, not searched
+            assert r.verdict is Verdict.UNKNOWN and "closed domain only" in r.message
+            continue
         assert r.verdict is Verdict.NOT_REFUTED, (r.property, r.message)
         assert r.extra["inputs"] >= 6000, "the search must spend its whole input quota"
     assert report.exit_code == 0 and not report.alarms
