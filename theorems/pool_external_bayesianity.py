@@ -50,7 +50,7 @@ class PoolExternalBayesianity(Property):
 
     def statement(self) -> sp.Basic:
         lam, ones, j = sp.IndexedBase("λ"), sp.Symbol("𝟙"), sy.j
-        updated = sp.Symbol("P^λ")  # row k: λ ⊙ P_k / <λ, P_k>
+        updated = sp.Symbol("P_λ")  # row k: λ ⊙ P_k / <λ, P_k>
         lhs = sy.G(updated, ones, sy.wv, sy.i)
         rhs = lam[sy.i] * sy.G(sy.Pv, ones, sy.wv, sy.i) / sp.Sum(lam[j] * sy.G(sy.Pv, ones, sy.wv, j), (j, 1, sy.V))
         return ForAll(((sy.Pv, sy.TEACHERS), (sy.wv, sy.WEIGHTS), (sp.Symbol("λ"), LIKELIHOODS), (sy.i, sy.TOKENS)),

@@ -120,7 +120,7 @@ KEY_SYMBOLS = {
     "pool-anonymity": ("S_K", "P_σ"),
     "pool-neutrality": ("S_V", "π(i)"),
     "pool-marginalization": ("M(P, a, b)", "𝟙"),
-    "pool-external-bayesianity": ("λ[i]", "P^λ"),
+    "pool-external-bayesianity": ("λ[i]", "P_λ"),
 }
 
 
