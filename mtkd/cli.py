@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from mtkd.counterexamples import SearchConfig, search_property
 from mtkd.counterexamples import corpus
 from mtkd.counterexamples.generators import DEFAULT_SIZES
+from mtkd import plugins
 from mtkd.errors import MtkdError
 from mtkd.format import Format, dumps, render
 from mtkd.operators import BUILTINS, Operator, load_operator
@@ -60,6 +61,49 @@ class PositiveSeconds(click.ParamType):
         return "SECONDS"
 
 
+class PropertyChoice(click.Choice):
+    """A property id: the choices are read when the value is checked, so plug-in properties count.
+
+    The plug-in options (``--property-module``, ``--operator-module``) are eager: they register
+    their properties before this type checks ``--property``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return list(PROPERTIES)
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        """click's ``__init__`` assigns the static list; the live catalogue is used instead."""
+
+
+def _load_plugin_files(ctx: click.Context, param: click.Parameter, files: tuple[str, ...]) -> None:
+    for path in files:
+        try:
+            plugins.load_module_file(path)
+        except MtkdError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+
+
+PLUGIN_OPTIONS = (
+    click.option("--property-module", multiple=True, type=click.Path(dir_okay=False), is_eager=True,
+                 expose_value=False, callback=_load_plugin_files,
+                 help="A Python file defining Property subclasses to check as well (repeatable)."),
+    click.option("--operator-module", multiple=True, type=click.Path(dir_okay=False), is_eager=True,
+                 expose_value=False, callback=_load_plugin_files,
+                 help="A Python file defining BuiltinOperator subclasses to register by name (repeatable)."),
+)
+
+
+def plugin_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(PLUGIN_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
 SECONDS = PositiveSeconds()
 SEED = click.IntRange(min=0)
 """numpy's generators take non-negative seeds only."""
@@ -84,9 +128,15 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(package_name="mtkd-verify")
 def main() -> None:
     """Verify multi-teacher distillation aggregation operators against the paper's axioms."""
+    try:
+        plugins.load_entry_points()
+    except MtkdError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
 
 
 @main.command("list")
+@plugin_options
 def list_cmd() -> None:
     """Built-in operators and property ids, one line each."""
     click.echo("Operators:")
@@ -95,9 +145,9 @@ def list_cmd() -> None:
         click.echo(f"  {name:<10} {cls.formula}{params}")
     click.echo("Properties:")
     for pid, prop in PROPERTIES.items():
-        click.echo(f"  {pid:<24} {prop.title}")
+        click.echo(f"  {pid:<26} {prop.title}")
     for pid, family in FAMILY.items():
-        click.echo(f"  {pid:<24} {family.summary}")
+        click.echo(f"  {pid:<26} {family.summary}")
 
 
 def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:
@@ -118,7 +168,7 @@ DOMAIN_OPTION = click.option(
 
 @main.command()
 @click.argument("operator")
-@click.option("--property", "-p", "properties", multiple=True, type=click.Choice(list(PROPERTIES)),
+@click.option("--property", "-p", "properties", multiple=True, type=PropertyChoice(),
               help="Check only these property ids (repeatable). Default: all.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random choice.")
 @click.option("--budget", type=SECONDS, default=120.0, show_default=True,
@@ -139,6 +189,7 @@ DOMAIN_OPTION = click.option(
               help="Corpus directory to replay first and --save into (default: the committed corpus).")
 @click.option("--no-corpus", is_flag=True, help="Do not replay saved counterexamples first.")
 @DOMAIN_OPTION
+@plugin_options
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
                engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, workers: int, save: bool,
@@ -182,10 +233,14 @@ main.add_command(verify_cmd, "verify")
               help="Search seconds per operator: a safety cap; the --max-inputs quota decides the work.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
+@plugin_options
 @_guard
 def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str) -> None:
-    """Conformance matrix of every built-in operator (or the given ones), written to OUT."""
-    specs = operators or DEFAULT_OPERATORS
+    """Conformance matrix of every built-in operator (or the given ones), written to OUT.
+
+    Operators registered by plug-ins (entry points, --operator-module) are included by default.
+    """
+    specs = operators or (*DEFAULT_OPERATORS, *plugins.PLUGIN_OPERATORS)
     for spec in specs:
         load_operator(spec)  # fail fast, before minutes of work, on a bad spec
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine))
@@ -202,7 +257,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 
 @main.command("search")
 @click.argument("operator")
-@click.argument("property_id", metavar="PROPERTY", type=click.Choice(list(PROPERTIES)))
+@click.argument("property_id", metavar="PROPERTY", type=PropertyChoice())
 @click.option("--budget", type=SECONDS, default=10.0, show_default=True,
               help="Seconds to hunt (a cap; --max-inputs fixes the reproducible amount of work).")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=400_000, show_default=True)
@@ -217,6 +272,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
               help="Corpus directory for --save (default: the committed corpus).")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
 @DOMAIN_OPTION
+@plugin_options
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
                v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str,

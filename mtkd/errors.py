@@ -17,6 +17,10 @@ class UnknownPropertyError(MtkdError):
     """A property id is not in the catalogue."""
 
 
+class PluginError(MtkdError):
+    """A plug-in (entry point or ``--property-module`` file) could not be loaded or registered."""
+
+
 class OperatorFailure(Exception):
     """The operator under test misbehaved at a concrete input (raised, hung, NaN, wrong shape).
 

@@ -215,7 +215,7 @@ class Property(ABC):
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         """One or two sentences a newcomer can read; subclasses specialise."""
         details = ", ".join(f"{k} = {v}" for k, v in pm.detail.items())
-        return f"{self.title} fails at witness {dict(witness)}" + (f": {details}" if details else "")
+        return f"{self.title} fails at witness {dict(witness)}" + (f": {details}." if details else ".")
 
     def __repr__(self) -> str:
         return f"<Property {self.id}>"
