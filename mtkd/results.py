@@ -1,6 +1,6 @@
 """Verdicts, counterexamples and per-property results: the immutable values every engine returns.
 
-The vocabulary is fixed by ``FORMALIZATION.md``; scripts parse the JSON form, so field names
+The vocabulary is fixed by ``docs/formalization.md``; scripts parse the JSON form, so field names
 are part of the public contract (see :func:`Result.to_json`).
 
 >>> r = Result("axiom1", Verdict.NOT_REFUTED, method="search", scope="K<=5, V<=64",

@@ -6,7 +6,7 @@ demonstration and the sympy derivations, all rendered through one Jinja2 templat
 ``conformance.json``).
 
 A second matrix reports the closed domain (teachers with exact zeros) separately, as
-FORMALIZATION.md asks: the same operators and seed, search only (the provers are open-domain),
+docs/formalization.md asks: the same operators and seed, search only (the provers are open-domain),
 inputs that all have exact zeros, and no corpus replay (the corpus holds open-domain points,
 whose refutations the first matrix already shows and which carry over to the closed domain).
 """

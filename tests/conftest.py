@@ -1,6 +1,6 @@
 """Shared fixtures: independent mpmath references and a user-operator file written to tmp_path.
 
-The references here are deliberately written from FORMALIZATION.md's formulas, without importing
+The references here are deliberately written from docs/formalization.md's formulas, without importing
 anything from ``mtkd``: a bug shared by the product and its test would otherwise go unnoticed.
 """
 

@@ -495,7 +495,7 @@ def _smt_axiom5a(s: Setup) -> list[Stage]:
 
 
 class Axiom5(Property):
-    """Temperature coherence, FORMALIZATION's reading.
+    """Temperature coherence, docs/formalization.md's reading.
 
     (a) ``G(P, T, e_k) = tau_{T_k}(p_k)``; (b) as ``T_k -> inf`` the pool tends to the pool with
     teacher ``k`` replaced by the uniform vector (at ``T_k = 1``; on the closed domain the uniform
@@ -521,7 +521,7 @@ class Axiom5(Property):
     def statement(self) -> sp.Basic:
         single = ForAll(((sy.Pv, sy.TEACHERS), (sy.Tv, sy.TEMPERATURES), (sy.k, sy.TEACHER_IDS), (sy.i, sy.TOKENS)),
                         sp.Eq(sy.G(sy.Pv, sy.Tv, sy.e[sy.k], sy.i), sy.scaled(sy.k, sy.i)))
-        # h_k: uniform over argmax p_k (one-hot when the maximum is unique), as FORMALIZATION fixes.
+        # h_k: uniform over argmax p_k (one-hot when the maximum is unique), as docs/formalization.md fixes.
         to_uniform = sp.Eq(sp.Limit(sy.q(sy.i), sy.T[sy.k], sp.oo), sy.G(RowReplaced(sy.Pv, sy.k, sy.uv), RowReplaced(sy.Tv, sy.k, 1), sy.wv, sy.i))
         to_argmax = sp.Eq(sp.Limit(sy.q(sy.i), sy.T[sy.k], 0, "+"), sy.G(RowReplaced(sy.Pv, sy.k, sy.hv), RowReplaced(sy.Tv, sy.k, 1), sy.wv, sy.i))
         limits = sy.inputs(ForAll(((sy.k, sy.TEACHER_IDS), (sy.i, sy.TOKENS)), sp.And(to_uniform, to_argmax)))
@@ -543,7 +543,7 @@ class Axiom5(Property):
     def limit_teacher(p: np.ndarray, part: str) -> np.ndarray:
         """``lim tau_T(p)``: uniform on the support of ``p`` (``T -> inf``), or on ``argmax p`` (``T -> 0``).
 
-        On the open domain the support is every token, so ``T -> inf`` gives FORMALIZATION's
+        On the open domain the support is every token, so ``T -> inf`` gives docs/formalization.md's
         uniform vector. On the closed domain zeros stay zero under ``tau_T`` for every ``T``, so the
         teacher can only approach the uniform vector on its support; demanding the full uniform
         vector there would fail every operator that temperature-scales its teachers (``linear``

@@ -1,4 +1,4 @@
-"""The two input domains of FORMALIZATION.md, whose results are reported separately.
+"""The two input domains of docs/formalization.md, whose results are reported separately.
 
 * **open** (the default): every teacher entry ``> 0``. All symbolic and SMT proofs live here.
 * **closed**: zeros allowed. Several statements change there (temperature limits, continuity,

@@ -166,7 +166,7 @@ class Property(ABC):
     title: ClassVar[str]
     reference: ClassVar[str]
     wording: ClassVar[str]
-    """FORMALIZATION.md's statement, which is what is checked."""
+    """docs/formalization.md's statement, which is what is checked."""
     precise_kind: ClassVar[PreciseKind] = PreciseKind.VALUE
     float_bound: ClassVar[float] = 1e-9
     """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""

@@ -2,7 +2,7 @@
 
 For each size (K teachers, V tokens, and the fixed weights when the operator needs them) the
 property's *violation* is encoded as a polynomial system over the temperature-scaled teachers
-``Q`` (bijection lemma, FORMALIZATION.md) and handed to z3's nlsat under hard limits
+``Q`` (bijection lemma, docs/formalization.md) and handed to z3's nlsat under hard limits
 (:mod:`.smt_runner`). ``unsat`` proves the property at that size; ``sat`` yields a model that
 :mod:`.smt_properties` re-evaluates exactly before calling it a certified counterexample.
 Sizes are tried smallest first and the search stops at the first refutation.

@@ -97,7 +97,7 @@ def test_small_temperature_with_ties_is_uniform_over_argmax() -> None:
 
 
 def test_tau_inverse_is_tau_of_reciprocal_temperature() -> None:
-    """FORMALIZATION's lemma: tau_T is a bijection of the open simplex with inverse tau_{1/T}."""
+    """docs/formalization.md's lemma: tau_T is a bijection of the open simplex with inverse tau_{1/T}."""
     rng = np.random.default_rng(5)
     P = rng.dirichlet(np.ones(6), size=(20,))
     T = 10 ** rng.uniform(-1, 1, size=20)
