@@ -1,6 +1,7 @@
 """The engines that decide a property, behind one small interface (one backend per engine).
 
-``symbolic`` and ``smt`` can *prove* within a scope but only know the built-in formulas;
+``symbolic`` and ``smt`` can *prove* within a scope: built-ins by their formulas, other operators
+through the formula traced from their precise form (:mod:`mtkd.theorems.traced`);
 ``search`` works on any operator but can only refute. :func:`mtkd.verify.verify` asks them in
 that order and keeps the most informative answer.
 """
@@ -38,20 +39,30 @@ class Backend(Protocol):
     def __call__(self, op: Operator, prop: Property) -> Result | None: ...
 
 
-def symbolic_backend(op: Operator, prop: Property) -> Result | None:
+def symbolic_backend(op: Operator, prop: Property, max_k: int = 4, max_v: int = 4) -> Result | None:
+    """Built-ins by name; other operators through the formula traced from their precise form
+    (``max_k``/``max_v``: the traced sizes, see :mod:`mtkd.theorems.traced`)."""
     if op.algebraic is None:
-        return None
+        from mtkd.theorems.traced import analysis_of, traced_symbolic_check
+
+        analysis = analysis_of(op)
+        return None if analysis is None else traced_symbolic_check(analysis, prop.id, max_k=max_k, max_v=max_v)
     name, params = op.algebraic
     return symbolic_check(name, params, prop.id)
 
 
 def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
     def run(op: Operator, prop: Property) -> Result | None:
-        if op.algebraic is None:
+        from mtkd.theorems.traced import analysis_of, traced_smt_check
+
+        analysis = analysis_of(op) if op.algebraic is None else None
+        if op.algebraic is None and analysis is None:
             return None
         # Say why z3 is silent rather than staying silent: the report shows the reason.
         if isinstance(prop.smt, Absent):
             return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=prop.smt.reason)
+        if analysis is not None:
+            return traced_smt_check(analysis, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
         name, params = op.algebraic
         return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
 

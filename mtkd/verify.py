@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -148,7 +149,7 @@ def _prove(op: Operator, prop: Property, options: VerifyOptions) -> Evidence:
                                           "not used, their proofs and encodings are for the open domain only"),))
     provers: list[Backend] = []
     if options.engine in (Engine.ALL, Engine.SYMBOLIC):
-        provers.append(symbolic_backend)
+        provers.append(partial(symbolic_backend, max_k=options.max_k, max_v=options.max_v))
     if options.engine in (Engine.ALL, Engine.SMT):
         provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
     notes: list[ProverNote] = []

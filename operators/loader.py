@@ -21,13 +21,15 @@ import importlib.util
 import inspect
 import math
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from mtkd.errors import OperatorLoadError
 
 from .builtin import BuiltinOperator
-from .protocol import Operator
+from .derive import derive_precise
+from .protocol import DeadlineExceeded, Operator, deadline
 from .registry import BUILTINS
 
 
@@ -52,8 +54,12 @@ def load_operator(spec: str, time_limit: float = 5.0) -> Operator:
     return wrap_callable(getattr(module, tail), spec, time_limit)
 
 
-def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
-    """Wrap any object following the protocol, detecting its optional forms."""
+def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = True) -> Operator:
+    """Wrap any object following the protocol, detecting its optional forms.
+
+    Without ``obj.precise`` a precise form is derived from the code (``derive=False``: not), and
+    used only if it agrees with the float form (:func:`mtkd.operators.derive.derive_precise`).
+    """
     if inspect.isclass(obj):
         raise OperatorLoadError(
             f"{spec!r} is a class, not an operator. Point the spec at an instance or function "
@@ -69,6 +75,10 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
     if isinstance(obj, BuiltinOperator) and obj.shape is not None:
         algebraic = (obj.name, dict(obj.params))
     note = getattr(obj, "undefined_note", "")
+    derived = None
+    if algebraic is None and not callable(precise) and derive:
+        derived = derive_precise(obj, spec, partial(_guarded_call, spec, time_limit))
+        precise = derived.adapter
     return Operator(
         spec=spec,
         func=obj,
@@ -77,7 +87,18 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0) -> Operator:
         time_limit=time_limit,
         algebraic=algebraic,
         undefined_note=note if isinstance(note, str) else "",
+        derived_note=derived.reason if derived is not None and derived.adapter is not None else "",
+        derive_failure=derived.reason if derived is not None and derived.adapter is None else "",
     )
+
+
+def _guarded_call(spec: str, time_limit: float, thunk: Callable[[], Any]) -> Any:
+    """Run user code for the derivation check under the per-call time limit."""
+    try:
+        with deadline(time_limit):
+            return thunk()
+    except DeadlineExceeded:
+        raise TimeoutError(f"no answer within {time_limit:.1f} s (--call-timeout)") from None
 
 
 def _check_signature(obj: Callable[..., Any], spec: str) -> None:

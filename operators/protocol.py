@@ -110,6 +110,11 @@ class Operator:
     time_limit: float = 5.0
     algebraic: tuple[str, dict[str, float]] | None = field(default=None, compare=False)
     """``(builtin name, params)`` when the symbolic and SMT engines know this operator's formula."""
+    derived_note: str = ""
+    """Non-empty when ``precise_func`` was derived from the operator's own code
+    (:mod:`mtkd.operators.derive`): how, and how well it agreed with the float form."""
+    derive_failure: str = ""
+    """Why no precise form could be derived (the operation that blocked it), when none was."""
     undefined_note: str = ""
     """The operator's own words on where it is undefined (``op.undefined_note``), appended to a
     NaN / inf ``error`` so that the report says *why* the output was not a number."""
@@ -120,7 +125,7 @@ class Operator:
         if self.batched_func is not None:
             caps.append("batched")
         if self.precise_func is not None:
-            caps.append("precise")
+            caps.append("precise (derived from the code)" if self.derived_note else "precise")
         if self.algebraic is not None:
             caps.append("symbolic")
         return tuple(caps)
@@ -134,9 +139,16 @@ class Operator:
             notes.append(
                 "no precise form: counterexamples are confirmed only in float64 against a stated "
                 "round-off bound and are never certified"
+                + (f" (deriving one from the code failed: {self.derive_failure})" if self.derive_failure else "")
             )
-        if self.algebraic is None:
+        if self.derived_note:
+            notes.append(f"precise form {self.derived_note}; certificates and traced proofs are about this "
+                         "derived form")
+        if self.algebraic is None and self.precise_func is None:
             notes.append("no known formula: symbolic and SMT engines do not apply; search only")
+        elif self.algebraic is None:
+            notes.append("no built-in formula: symbolic and SMT engines work on the formula traced from the "
+                         "precise form (see each result's scope)")
         return notes
 
     # -- float64 -------------------------------------------------------------------------------

@@ -162,6 +162,15 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
     enc = make_encoder(op_name, params, max_k)
     if enc is None or isinstance(part, Absent):
         return None
+    return check_encoder(enc, prop_id, max_k=max_k, max_v=max_v, time_limit=time_limit, rlimit=rlimit)
+
+
+def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4, time_limit: float = 10.0,
+                  rlimit: int = 50_000_000) -> Result | None:
+    """:func:`smt_check` for any encoder (a built-in's, or a traced formula's)."""
+    part = _part(prop_id)
+    if isinstance(part, Absent):
+        return None
     sizes = _sizes(enc, part, max_k, max_v)
     if sizes is None:
         return None
