@@ -9,10 +9,10 @@ normalised over the row collapses to ``Q`` (the bijection lemma's substitution, 
 :mod:`mtkd.theorems.tracing`).
 
 Branches: ``is_zero`` and comparisons are answered from sympy's assumptions. A question the
-assumptions do not settle is answered for the *generic* case only when it is about one weight
-(``w_k = 0`` is a face of the simplex): the weight is recorded in :attr:`Symbolic.generic_weights`
-and the tracer checks the faces separately. Anything else raises :class:`BranchUndecided`, with
-the condition, so the trace is declined with a reason.
+assumptions do not settle raises :class:`BranchUndecided`, with the condition; when it is about
+one weight (``w_k = 0`` is a face of the simplex) the exception names the weight, and the tracer
+re-runs with that weight in ``positive_weights`` (the generic case) and checks the face separately.
+No state is kept in the context, so a trace can run in another process (the sandbox).
 
 >>> import sympy
 >>> x, t = sympy.symbols("x t", positive=True)
@@ -46,7 +46,17 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
 
 
 class BranchUndecided(ArithmeticError):
-    """The traced code branches on a condition the open domain does not decide."""
+    """The traced code branches on a condition the open domain does not decide.
+
+    ``weight`` is the weight symbol when the condition is ``w_k > 0`` vs ``w_k = 0``.
+    """
+
+    def __init__(self, message: str, weight: sp.Expr | None = None) -> None:
+        super().__init__(message, weight)
+        self.weight = weight
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class Symbolic:
@@ -56,12 +66,14 @@ class Symbolic:
     dps = 0
     name = "symbolic trace (sympy)"
 
-    def __init__(self, weights: Iterable[sp.Expr] = (), unit_sums: Iterable[sp.Expr] = ()) -> None:
-        """``unit_sums``: expressions known to equal 1 (the rows of ``Q``), replaced as they appear."""
+    def __init__(self, weights: Iterable[sp.Expr] = (), unit_sums: Iterable[sp.Expr] = (),
+                 positive_weights: Iterable[sp.Expr] = ()) -> None:
+        """``weights``: the weight symbols (a branch on one of them names it, see the module doc);
+        ``unit_sums``: expressions known to equal 1 (the rows of ``Q``), replaced as they appear;
+        ``positive_weights``: weights taken to be > 0 (the generic case of a traced branch)."""
         self.unit_sums = {s: sp.S.One for s in unit_sums}
         self.weights = frozenset(weights)
-        """Weight symbols: a branch on ``w_k = 0`` may be taken generically (see module doc)."""
-        self.generic_weights: set[sp.Expr] = set()
+        self.positive_weights = frozenset(positive_weights)
 
     def num(self, x: Fraction | int | str | float) -> sp.Expr:
         x = Fraction(x)
@@ -101,11 +113,11 @@ class Symbolic:
             return 1
         if x.is_negative:
             return -1
-        if x in self.weights and x.is_nonnegative:
-            self.generic_weights.add(x)
+        if x in self.positive_weights:
             return 1
         raise BranchUndecided(f"the code branches ({what}) on the sign of {x}, which the open domain does not "
-                              "decide; data-dependent branches are not traced")
+                              "decide; data-dependent branches are not traced",
+                              x if x in self.weights else None)
 
     def sign(self, x: Any) -> int | None:
         try:

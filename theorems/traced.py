@@ -144,17 +144,46 @@ def _sizes(max_k: int, max_v: int) -> tuple[tuple[int, int], ...]:
     return tuple((K, V) for K in range(1, max_k + 1) for V in range(2, max_v + 1))
 
 
+def _divisors(e: sp.Expr) -> list[sp.Expr]:
+    return [node.base for node in sp.preorder_traversal(e)
+            if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp < 0]
+
+
+def _plainly_positive(d: sp.Expr, K: int) -> bool:
+    """``d > 0`` on the domain by sympy's sign rules, or as ``sum_k w_k c_k(Q)`` with every
+    ``c_k > 0`` (a convex combination of positive numbers: ``w`` is on the simplex)."""
+    if d.is_positive:
+        return True
+    ws = [ox.w[k] for k in range(K)]
+    try:
+        poly = sp.Poly(sp.expand(d), *ws)
+    except sp.PolynomialError:
+        return False
+    return (all(sum(m) == 1 for m in poly.monoms()) and len(poly.monoms()) == K
+            and all(c.is_positive for c in poly.coeffs()))
+
+
 def _domain_lemma(enc: TracedEncoder, K: int, V: int, time_limit: float, rlimit: int
                   ) -> tuple[bool, dict[str, Any]]:
-    """z3: no divisor of the traced formula vanishes for Q, w in the domain (unsat needed)."""
+    """No divisor of the traced formula vanishes for Q, w in the domain: by sign rules where
+    they suffice (:func:`_plainly_positive`), else by z3 (unsat needed). Computed once per size."""
+    key = ("domain lemma", K, V)
+    if key not in enc.analysis.memo:
+        enc.analysis.memo[key] = _domain_lemma_uncached(enc, K, V, time_limit, rlimit)
+    return enc.analysis.memo[key]
+
+
+def _domain_lemma_uncached(enc: TracedEncoder, K: int, V: int, time_limit: float, rlimit: int
+                           ) -> tuple[bool, dict[str, Any]]:
+    q = enc.analysis.formula(K, V)
+    if all(_plainly_positive(evaluated(d), K) for e in q for d in _divisors(e)):
+        return True, {}
     ctx = z3.Context()
     t = DirectTeachers(ctx, K, V)
     w = [z3.Real(f"w_{k}", ctx) for k in range(K)]
     tr = Translator(ctx, enc._env(t, w), "lemma")
-    for e in enc.analysis.formula(K, V):
+    for e in q:
         tr(e)
-    if not tr.divisors:
-        return True, {}
     dom = t.constraints + [x >= 0 for x in w] + [z3.Sum(w) == 1]
     out = run_query(ctx, [z3.Or([d == 0 for d in tr.divisors])] + tr.cons + dom, time_limit=time_limit, rlimit=rlimit)
     return out.status == "unsat", {"K": K, "V": V, "stage": "lemma: no divisor vanishes", "status": out.status,
@@ -193,7 +222,9 @@ def traced_smt_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, max_v:
             "(normalised product of Q_k^w_k); z3's real arithmetic has no encoding for it"))
     if prop_id in SYMMETRIC_PROPS:
         for (K, V), q in formulas.items():
-            neutral, anonymous = symmetries(q, K, V)
+            if ("symmetries", K, V) not in analysis.memo:
+                analysis.memo[("symmetries", K, V)] = symmetries(q, K, V)
+            neutral, anonymous = analysis.memo[("symmetries", K, V)]
             if not (neutral and anonymous):
                 return _unknown(prop_id, method, form, (
                     f"at K={K}, V={V} the formula is not {'neutral' if not neutral else 'anonymous'} (permuting "
@@ -211,16 +242,24 @@ def traced_smt_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, max_v:
         if not ok:
             return _unknown(prop_id, method, form, f"z3 could not show that the formula's divisors are non-zero "
                                                    f"on the whole domain at K={K}, V={V}")
-    try:
-        r = check_encoder(enc, prop_id, max_k=max_k, max_v=max_v, time_limit=time_limit, rlimit=rlimit)
-    except NotEncodable as exc:
-        return _unknown(prop_id, method, form, str(exc))
+    # Identical formulas get identical queries: the three numpy spellings of a pool share one run.
+    key = (tuple(formulas.items()), prop_id, max_k, max_v, time_limit, rlimit)
+    if key not in _RESULTS:
+        try:
+            _RESULTS[key] = check_encoder(enc, prop_id, max_k=max_k, max_v=max_v, time_limit=time_limit,
+                                          rlimit=rlimit)
+        except NotEncodable as exc:
+            return _unknown(prop_id, method, form, str(exc))
+    r = _RESULTS[key]
     if r is None:
         return None
     r = _relabel(r, form, f"z3 on the traced {form} (exactly the operator's formula at these sizes)")
     if lemma_queries:
         r = replace(r, extra={**r.extra, "queries": lemma_queries + list(r.extra.get("queries", []))})
     return r
+
+
+_RESULTS: dict[Any, Result | None] = {}
 
 
 def _relabel(r: Result, form: str, how: str) -> Result:

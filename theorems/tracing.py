@@ -61,16 +61,22 @@ def _row_sums(K: int, V: int) -> list[sp.Expr]:
 
 
 def _run(precise: Callable[..., Any], K: int, V: int, zero: frozenset[int]) -> tuple[tuple[sp.Expr, ...], set]:
+    """One trace; returns the formula and the weights whose ``w_k = 0`` branch was taken generically."""
     weights = [sp.S.Zero if k in zero else ox.w[k] for k in range(K)]
-    ctx = Symbolic([ox.w[k] for k in range(K)], _row_sums(K, V))
     P = [[ox.Q[k, i] ** Tsym[k] / nsym[k] for i in range(V)] for k in range(K)]
-    try:
-        out = list(precise(P, [Tsym[k] for k in range(K)], weights, ctx))
-    except BranchUndecided as exc:
-        raise TraceDeclined(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - user code on symbols may fail in any way; say how
-        raise TraceDeclined(f"the precise form failed on symbolic inputs at K={K}, V={V} "
-                            f"({type(exc).__name__}: {exc})") from None
+    generic: set[sp.Expr] = set()
+    while True:
+        ctx = Symbolic([ox.w[k] for k in range(K)], _row_sums(K, V), generic)
+        try:
+            out = list(precise(P, [Tsym[k] for k in range(K)], weights, ctx))
+            break
+        except BranchUndecided as exc:
+            if exc.weight is None or exc.weight in generic:
+                raise TraceDeclined(str(exc)) from None
+            generic.add(exc.weight)
+        except Exception as exc:  # noqa: BLE001 - user code on symbols may fail in any way; say how
+            raise TraceDeclined(f"the precise form failed on symbolic inputs at K={K}, V={V} "
+                                f"({type(exc).__name__}: {exc})") from None
     if len(out) != V:
         raise TraceDeclined(f"the precise form returned {len(out)} values at K={K}, V={V}")
     q = []
@@ -89,7 +95,7 @@ def _run(precise: Callable[..., Any], K: int, V: int, zero: frozenset[int]) -> t
                 f"after substituting P = tau_(1/T)(Q) (bijection lemma) the traced formula still depends on {what} "
                 f"at K={K}, V={V}: the operator does not act on the teachers only through tau_T(P) in a form the "
                 "tracer recognises (per-row exp(log p / T) or p ** (1/T), normalised)")
-    return tuple(q), ctx.generic_weights
+    return tuple(q), generic
 
 
 def trace_formula(precise: Callable[..., Any], K: int, V: int) -> tuple[sp.Expr, ...]:
@@ -190,6 +196,8 @@ class Analysis:
     """``"hand-written precise form"`` or ``"derived form"``: which code the formula came from."""
     formulas: dict[tuple[int, int], tuple[sp.Expr, ...]] = field(default_factory=dict)
     declined: dict[tuple[int, int], str] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """Per-size facts derived from the formulas (symmetries, domain lemmas), computed once."""
 
     def formula(self, K: int, V: int) -> tuple[sp.Expr, ...]:
         """The traced ``q`` at ``(K, V)``; raises :class:`TraceDeclined` (remembered) when there is none."""
