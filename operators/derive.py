@@ -294,6 +294,8 @@ def derive_precise(user_obj: Callable[..., Any], spec: str, call: Callable[[Call
         try:
             raw = call(lambda: user_obj(Pf, Tf, wf))
             q_float = np.asarray(_from_framework(raw))
+            if q_float.dtype.kind not in "biuf":
+                return Derived(None, f"the float form returned {q_float.dtype} values, not real numbers")
             dtype = q_float.dtype if q_float.dtype.kind == "f" else np.dtype(np.float64)
             q_float = q_float.astype(np.float64).ravel()
         except BaseException as exc:  # noqa: BLE001 - the float form's own failures are reported elsewhere
