@@ -57,8 +57,9 @@ def load_operator(spec: str, time_limit: float = 5.0) -> Operator:
 def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = True) -> Operator:
     """Wrap any object following the protocol, detecting its optional forms.
 
-    Without ``obj.precise`` a precise form is derived from the code (``derive=False``: not), and
-    used only if it agrees with the float form (:func:`mtkd.operators.derive.derive_precise`).
+    Without an ``obj.precise`` attribute a precise form is derived from the code, and used only if
+    it agrees with the float form (:func:`mtkd.operators.derive.derive_precise`); ``derive=False``
+    or ``obj.precise = None`` opt out (float64 evidence only).
     """
     if inspect.isclass(obj):
         raise OperatorLoadError(
@@ -76,7 +77,8 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = T
         algebraic = (obj.name, dict(obj.params))
     note = getattr(obj, "undefined_note", "")
     derived = None
-    if algebraic is None and not callable(precise) and derive:
+    # ``op.precise = None`` says "no precise form, do not derive one"; an absent attribute does not.
+    if algebraic is None and not hasattr(obj, "precise") and derive:
         derived = derive_precise(obj, spec, partial(_guarded_call, spec, time_limit))
         precise = derived.adapter
     return Operator(

@@ -27,17 +27,15 @@ from typing import Any, Sequence
 
 import sympy as sp
 import z3
-
+from mtkd.operators.smt_encoding import DirectTeachers, Encoder, Teachers, Weight, zpow, zval
 from mtkd.operators.symbolic import TracedMax, evaluated
+
 from mtkd.results import Result, Verdict
 
 from . import operator_exprs as ox
-from .smt_operators import DirectTeachers, Encoder, Teachers, Weight, zpow, zval
+from .parts import Absent, SmtEncoding
 from .smt_runner import run_query
 from .tracing import Analysis, TraceDeclined, analysis_for, is_rational, symmetries
-
-SYMMETRIC_PROPS = frozenset({"axiom3", "assumption-L", "def-IV.1", "prop-IV.11", "cor-IV.12", "axiom5"})
-"""Properties whose SMT queries use neutrality (token 0) or anonymity (teachers 0, 1)."""
 
 
 class NotEncodable(Exception):
@@ -197,9 +195,10 @@ def _unknown(prop_id: str, method: str, form: str, why: str) -> Result:
 def traced_smt_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, max_v: int = 4,
                      time_limit: float = 10.0, rlimit: int = 50_000_000) -> Result | None:
     """z3 on the traced formula (see the module doc); None when the property has no encoding."""
-    from .smt import BUILDERS, check_encoder, smt_check
+    from .smt import _part, check_encoder, smt_check
 
-    if prop_id not in BUILDERS and prop_id != "thm-IV.2":
+    part = _part(prop_id)
+    if isinstance(part, Absent):
         return None
     method, form = "smt (z3)", analysis.form
     sizes = _sizes(max_k, max_v)
@@ -220,7 +219,9 @@ def traced_smt_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, max_v:
         return _unknown(prop_id, method, form, (
             f"exp/log remain in w or Q at some size in {where} and the formula is not the geometric pool's "
             "(normalised product of Q_k^w_k); z3's real arithmetic has no encoding for it"))
-    if prop_id in SYMMETRIC_PROPS:
+    # Queries with a symmetry reduction (token 0, teachers 0 and 1) are sound only for a neutral and
+    # anonymous formula: check both whenever the encoding reduces anything.
+    if isinstance(part, SmtEncoding) and (part.reduction or part.token0):
         for (K, V), q in formulas.items():
             if ("symmetries", K, V) not in analysis.memo:
                 analysis.memo[("symmetries", K, V)] = symmetries(q, K, V)
@@ -290,7 +291,8 @@ def traced_symbolic_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, m
     form = analysis.form
     scope = f"K in 1..{max_k}, V in 2..{max_v} (the traced sizes), open domain, traced {form}"
     message = (f"The traced {form} equals the {pattern} pool's formula at every size K in 1..{max_k}, V in 2..{max_v} "
-               f"(sympy, exactly), so the {pattern} pool's sympy-checked argument applies at those sizes: {r.message} "
+               f"(sympy, exactly), so the {pattern} pool's sympy-checked argument applies at those sizes: "
+               f"{r.message} "
                f"The argument covers all K, V if the code computes the {pattern} pool's formula at every size; identity "
                "at the traced sizes does not prove that, so the claim is restricted to them.")
     return replace(r, scope=scope, message=message,

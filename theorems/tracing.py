@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import sympy as sp
-
 from mtkd.operators.symbolic import BranchUndecided, Symbolic, TracedMax, evaluated
 
 from . import operator_exprs as ox

@@ -80,9 +80,9 @@ def test_user_operator_by_module_and_by_file(user_ops: Path) -> None:
     for proc in (by_module, by_file):
         assert proc.returncode == 0, proc.stderr
         report = json.loads(proc.stdout)
-        assert report["capabilities"] == ["single"]
+        assert report["capabilities"] == ["single", "precise (derived from the code)"]
         assert [r["verdict"] for r in report["results"]] == ["not-refuted", "not-refuted"]
-        assert any("no precise form" in note for note in report["limitations"])
+        assert any("precise form derived from the operator's code" in note for note in report["limitations"])
 
 
 BUDGET = 6.0

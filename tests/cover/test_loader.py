@@ -49,7 +49,8 @@ def test_module_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.syspath_prepend(str(user_ops.parent))
     op = load_operator("userpkg.pools:good")
     assert op.spec == "userpkg.pools:good"
-    assert op.capabilities == ("single",)
+    # No precise form written: one is derived from the numpy code (it agrees with the float form).
+    assert op.capabilities == ("single", "precise (derived from the code)")
     assert op.algebraic is None
     assert len(op.limitations()) == 3
     assert np.allclose(op.func(P, T, W), _linear(P, T, W), rtol=1e-12)
@@ -57,7 +58,7 @@ def test_module_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_file_attribute_spec(user_ops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     op = load_operator(f"{user_ops}:good")
-    assert op.capabilities == ("single",)
+    assert op.capabilities == ("single", "precise (derived from the code)")
     assert np.allclose(op.evaluate(P[None], T[None], W[None])[0], _linear(P, T, W), rtol=1e-12)
     monkeypatch.chdir(user_ops.parent)
     assert np.allclose(load_operator("user_ops.py:good").func(P, T, W), _linear(P, T, W), rtol=1e-12)

@@ -12,13 +12,13 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
-
 from mtkd.counterexamples import check_exact
-from mtkd.engines import Engine
 from mtkd.operators import Operator, load_operator
-from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.traced import analysis_of
+
+from mtkd.engines import Engine
+from mtkd.results import Verdict
 from mtkd.verify import VerifyOptions, verify
 
 HERE = Path(__file__).parents[1]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from mtkd.counterexamples import check_exact
-from mtkd.engines import Engine
 from mtkd.operators import load_operator
-from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
+
+from mtkd.engines import Engine
+from mtkd.results import Verdict
 from mtkd.verify import VerifyOptions, verify
 
 OPS = Path(__file__).parents[1] / "operators_traced.py"
