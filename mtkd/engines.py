@@ -17,6 +17,7 @@ from mtkd.results import Result, Verdict
 from mtkd.theorems import Absent, Property
 from mtkd.theorems.smt import smt_check
 from mtkd.theorems.symbolic_verdicts import symbolic_check
+from mtkd.theorems.traced import analysis_of, traced_smt_check, traced_symbolic_check
 
 
 class Engine(str, Enum):
@@ -43,8 +44,6 @@ def symbolic_backend(op: Operator, prop: Property, max_k: int = 4, max_v: int = 
     """Built-ins by name; other operators through the formula traced from their precise form
     (``max_k``/``max_v``: the traced sizes, see :mod:`mtkd.theorems.traced`)."""
     if op.algebraic is None:
-        from mtkd.theorems.traced import analysis_of, traced_symbolic_check
-
         analysis = analysis_of(op)
         return None if analysis is None else traced_symbolic_check(analysis, prop.id, max_k=max_k, max_v=max_v)
     name, params = op.algebraic
@@ -53,8 +52,6 @@ def symbolic_backend(op: Operator, prop: Property, max_k: int = 4, max_v: int = 
 
 def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
     def run(op: Operator, prop: Property) -> Result | None:
-        from mtkd.theorems.traced import analysis_of, traced_smt_check
-
         analysis = analysis_of(op) if op.algebraic is None else None
         if op.algebraic is None and analysis is None:
             return None

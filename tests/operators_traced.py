@@ -69,3 +69,8 @@ def token0_boost(P, T, w):
 def mean_of_squares(P, T, w):
     q = w @ _tau(P, T) ** 2
     return q / q.sum()
+
+
+def linear_below_four(P, T, w):
+    """The linear pool for K <= 3 teachers, a logit average from K = 4 on."""
+    return linear_matmul(P, T, w) if P.shape[0] <= 3 else logit_average(P, T, w)

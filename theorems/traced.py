@@ -30,7 +30,7 @@ import z3
 from mtkd.operators.smt_encoding import DirectTeachers, Encoder, Teachers, Weight, zpow, zval
 from mtkd.operators.symbolic import TracedMax, evaluated
 
-from mtkd.results import Result, Verdict
+from mtkd.results import ProofScope, Result, Verdict
 
 from . import operator_exprs as ox
 from .parts import Absent, SmtEncoding
@@ -295,9 +295,8 @@ def traced_symbolic_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, m
                f"{r.message} "
                f"The argument covers all K, V if the code computes the {pattern} pool's formula at every size; identity "
                "at the traced sizes does not prove that, so the claim is restricted to them.")
-    return replace(r, scope=scope, message=message,
-                   extra={"form": form, "pattern": pattern, "complete": True,
-                          "proved_sizes": [[K, V] for K, V in sizes],
+    return replace(r, scope=scope, message=message, proof=ProofScope(complete=True, sizes=sizes),
+                   extra={"form": form, "pattern": pattern,
                           "all_sizes_if": f"the code computes the {pattern} pool's formula at every K, V"})
 
 

@@ -47,3 +47,16 @@ def test_search_never_contradicts_a_traced_proof(name: str, props: tuple[str, ..
             assert r.certified, r.message
         else:
             assert r.verdict is Verdict.PROVED and "traced derived form" in r.scope, (r.property, r.message)
+
+
+def test_a_proof_restricted_to_the_traced_sizes_is_not_contradicted_beyond_them() -> None:
+    # Linear at K <= 3, geometric from K = 4: traced at K <= 3 it is the linear pool, and the
+    # linear pool's sympy proof of assumption-L holds there only. The search's certified
+    # counterexample (K >= 4) refutes the property without a soundness alarm.
+    op = load_operator(f"{OPS}:linear_below_four")
+    report = verify(op, VerifyOptions(properties=("assumption-L",), max_k=3, max_v=3, max_inputs=1500, corpus=None))
+    r = report.results[0]
+    assert not report.alarms, report.alarms
+    assert r.verdict is Verdict.REFUTED and r.certified, r.message
+    assert r.counterexample is not None and r.counterexample.K >= 4
+    assert "proved only" in r.message and "traced sizes" in r.message
