@@ -41,3 +41,6 @@ class Shape(str, Enum):
 
     WEIGHT_FREE = "weight-free"
     """``q`` does not depend on ``w`` at all."""
+
+    MIXTURE = "mixture"
+    """``q(i) = sum_k lam_k(w) Q_k(i)`` with ``lam(w)`` on the simplex but not ``w`` (``reweighted``)."""

@@ -12,6 +12,7 @@ from .geometric import GeometricPool
 from .linear import LinearPool
 from .maxpool import MaxPool
 from .power import PowerPool
+from .reweighted import ReweightedPool
 
 BUILTINS: dict[str, type[BuiltinOperator]] = {}
 """Every built-in operator class by name, in registration order (the order of ``mtkd list``)."""
@@ -29,7 +30,7 @@ def register_builtin(cls: type[BuiltinOperator]) -> type[BuiltinOperator]:
     return cls
 
 
-for _cls in (LinearPool, GeometricPool, PowerPool, EntropicPool, MaxPool):
+for _cls in (LinearPool, GeometricPool, PowerPool, EntropicPool, MaxPool, ReweightedPool):
     register_builtin(_cls)
 
 

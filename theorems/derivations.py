@@ -406,7 +406,15 @@ EXTRAS: Mapping[str, Callable[[], Derivation]] = {
 
 @lru_cache(maxsize=None)
 def _derivations(op: ox.CanonicalOp) -> tuple[Derivation, ...]:
+    from mtkd.theorems.proofs_general import general_derivations
+
+    return _shape_derivations(op) + general_derivations(op)
+
+
+def _shape_derivations(op: ox.CanonicalOp) -> tuple[Derivation, ...]:
     shape = ox.symbolic_class(op[0]).shape
+    if shape is Shape.MIXTURE:
+        return (_assumption_l_nonlinear(op), variance_reduction(), logit_matching())
     if shape is Shape.AFFINE:
         return (_axiom3_linear(op), _assumption_l_linear(op), variance_reduction(), jensen_kl(),
                 jensen_log_loss(), logit_matching())

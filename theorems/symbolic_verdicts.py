@@ -29,7 +29,9 @@ from .parts import CheckedStep
 def _check(op: ox.CanonicalOp, requested: str, prop_id: str) -> Result | None:
     plan = get_property(prop_id).symbolic.get(op[0])
     if plan is None:
-        return None
+        from mtkd.theorems.proofs_general import general_check
+
+        return general_check(op, requested, prop_id)
     if plan.derive is not None:
         used: list[CheckedStep] = [plan.derive()]
     else:
@@ -40,7 +42,8 @@ def _check(op: ox.CanonicalOp, requested: str, prop_id: str) -> Result | None:
     alias = "" if requested == op[0] else f" ({requested} with these parameters is the {op[0]} operator.)"
     chain = " | ".join(f"{d.title}: {d.text}" for d in used)
     return Result(prop_id, Verdict.PROVED, method="symbolic (sympy)", scope=plan.scope,
-                  message=f"{used[0].conclusion}{plan.caveat}{alias} Steps: {chain}", proof=ProofScope(complete=True))
+                  message=f"{used[0].conclusion}{plan.caveat}{alias} Steps: {chain}", proof=ProofScope(complete=True),
+                  extra={"scope_mark": "∀"})
 
 
 def symbolic_check(op_name: str, params: Mapping[str, float], prop_id: str) -> Result | None:
