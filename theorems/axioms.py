@@ -444,11 +444,39 @@ class Axiom4(Property):
             w = x.w * (1 + eps * rw)
             q = op.evaluate(P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), w / w.sum(-1, keepdims=True))
             changes.append(np.abs(q - q0).max(axis=-1))
-        return Margins(_jump_margin(changes[0], changes[1], self._tol), np.zeros(N, bool),
-                       {"P_rate": rP, "T_rate": rT, "w_rate": rw})
+        probe = _jump_margin(changes[0], changes[1], self._tol)
+        from mtkd.counterexamples.jumps import bisect_segments
+
+        segments = bisect_segments(op, x, rng)
+        along = segments.margins()
+        # The segment's margin only where it found a jump: elsewhere the probe keeps its slope.
+        use_segment = along < 0
+        witness = {"P_rate": rP, "T_rate": rT, "w_rate": rw, "segment": use_segment.astype(int),
+                   **segments.witness()}
+        return Margins(np.where(use_segment, along, probe), np.zeros(N, bool), witness)
+
+    def witness_schema(self, witness: Mapping[str, Any]) -> dict[str, WitnessField]:
+        # A jump found by bisection also names the segment's far end (shrinking remaps it) and
+        # the bracket "t" (two numbers, checked where it is read).
+        schema = dict(self.witness_fields)
+        if witness.get("segment"):
+            schema.update({"segment": WitnessKind.NUMBER, "P_b": WitnessKind.MATRIX, "T_b": WitnessKind.PER_TEACHER,
+                           "w_b": WitnessKind.PER_TEACHER})
+        return schema
+
+    def kind_at(self, witness: Mapping[str, Any]) -> PreciseKind:
+        # A jump found by bisection is certified at exact points (interval arithmetic); the
+        # relative probe's two steps stay evidence.
+        return PreciseKind.VALUE if witness.get("segment") else PreciseKind.LIMIT
+
+
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: HighPrecision) -> PreciseMargin:
+        if witness.get("segment"):
+            from mtkd.counterexamples.jumps import certify_jump
+
+            return certify_jump(op, x, witness, ctx)
         rP = [[Fraction(v) for v in row] for row in witness["P_rate"]]
         rT = [Fraction(v) for v in witness["T_rate"]]
         rw = [Fraction(v) for v in witness["w_rate"]]
@@ -467,6 +495,10 @@ class Axiom4(Property):
                                      "change at eps=1e-30": fmt(ctx, changes[1])})
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
+        if witness.get("segment"):
+            from mtkd.counterexamples.jumps import explain_jump
+
+            return explain_jump(pm, witness)
         return ("q jumps: moving the input by eps along a fixed direction changes q by "
                 f"{pm.detail['change at eps=1e-20']} at eps = 1e-20 and still "
                 f"{pm.detail['change at eps=1e-30']} at eps = 1e-30.")
