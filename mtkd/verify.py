@@ -97,7 +97,10 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
         results.append(result)
         if alarm:
             alarms.append(alarm)
-    return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()), tuple(results), tuple(alarms),
+    from mtkd.scope_marks import annotate
+
+    return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()),
+                  annotate(results, options.max_k, options.max_v), tuple(alarms),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
                    "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value})
 

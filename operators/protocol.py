@@ -181,7 +181,10 @@ class Operator:
     def _guarded(self, fn: Callable[..., Any], args: tuple, limit: float, shape: tuple[int, ...],
                  P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         batch = len(shape) > 1
-        where = f"a batch whose first input is {describe_input(P, T, w)}" if batch else describe_input(P, T, w)
+
+        def where_text() -> str:  # formatted only on failure: array2string costs more than most calls
+            return f"a batch whose first input is {describe_input(P, T, w)}" if batch else describe_input(P, T, w)
+
         try:
             with deadline(limit):
                 out = fn(*args)
@@ -190,33 +193,33 @@ class Operator:
                       f"plus {BATCH_SECONDS_PER_INPUT:g} s per input and {BATCH_SECONDS_PER_ELEMENT:g} s per "
                       "teacher entry)" if batch else f"{limit:.1f} s")
             raise OperatorFailure(
-                f"operator {self.spec!r} did not return within {within} at {where}; "
+                f"operator {self.spec!r} did not return within {within} at {where_text()}; "
                 "make it faster or raise the per-call limit with --call-timeout", (P, T, w)) from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
             if _modified_input(exc):
                 raise OperatorFailure(
-                    f"operator {self.spec!r} tried to modify its input ({type(exc).__name__}: {exc}) at {where}; "
+                    f"operator {self.spec!r} tried to modify its input ({type(exc).__name__}: {exc}) at {where_text()}; "
                     "inputs are read-only: work on a copy (e.g. P = P.copy())", (P, T, w)) from None
             raise OperatorFailure(
-                f"operator {self.spec!r} raised {type(exc).__name__}: {exc} at {where}", (P, T, w)) from None
+                f"operator {self.spec!r} raised {type(exc).__name__}: {exc} at {where_text()}", (P, T, w)) from None
         if np.iscomplexobj(out) or (isinstance(out, (list, tuple)) and any(isinstance(v, complex) for v in out)):
             raise OperatorFailure(
-                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where}", (P, T, w))
+                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where_text()}", (P, T, w))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", np.exceptions.ComplexWarning)
                 arr = np.asarray(out, dtype=float)
         except np.exceptions.ComplexWarning:
             raise OperatorFailure(
-                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where}",
+                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where_text()}",
                 (P, T, w)) from None
         except (TypeError, ValueError, OverflowError):
             raise OperatorFailure(
-                f"operator {self.spec!r} returned {type(out).__name__}, not an array of numbers, at {where}",
+                f"operator {self.spec!r} returned {type(out).__name__}, not an array of numbers, at {where_text()}",
                 (P, T, w)) from None
         if arr.shape != shape:
             raise OperatorFailure(
-                f"operator {self.spec!r} returned shape {arr.shape}, expected {shape}, at {where}", (P, T, w))
+                f"operator {self.spec!r} returned shape {arr.shape}, expected {shape}, at {where_text()}", (P, T, w))
         return arr
 
     # -- arbitrary precision -------------------------------------------------------------------

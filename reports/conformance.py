@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from mtkd.format import certified_mark, markdown, summary
 from mtkd.operators import Operator, load_operator
 from mtkd.results import Verdict
+from mtkd.scope_marks import LEGEND
 from mtkd.theorems import PROPERTIES, Domain
 from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
@@ -99,7 +100,8 @@ def render(data: dict[str, Any]) -> str:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(markdown=markdown, summary=summary, certified=certified_mark)
     return env.get_template("conformance.md.j2").render(
-        properties=list(PROPERTIES.values()), glyph=GLYPH, Verdict=Verdict, statement=render_statement, **data)
+        properties=list(PROPERTIES.values()), glyph=GLYPH, Verdict=Verdict, statement=render_statement,
+        legend=LEGEND, **data)
 
 
 def write(data: dict[str, Any], out: Path) -> list[Path]:

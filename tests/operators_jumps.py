@@ -19,7 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from mtkd.operators.precision import HighPrecision
-from mtkd.operators.temperature import tau, tau_precise
+from mtkd.operators.builtin import weighted_log_sum
+from mtkd.operators.temperature import log_tau, softmax, tau, tau_precise
 
 CUT = 1e-6
 
@@ -76,12 +77,9 @@ def _argmax_precise(P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPre
 
 
 def _switch_batched(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
-    Q = tau(P, T)
-    linear = np.einsum("nk,nkv->nv", w, Q)
-    with np.errstate(divide="ignore"):
-        logs = np.einsum("nk,nkv->nv", w, np.log(Q))
-    geo = np.exp(logs - logs.max(-1, keepdims=True))
-    geo /= geo.sum(-1, keepdims=True)
+    logQ = log_tau(P, T)
+    linear = np.einsum("nk,nkv->nv", w, np.exp(logQ))
+    geo = softmax(weighted_log_sum(logQ, w))
     return np.where((w.max(-1) > 0.5)[:, None], linear, geo)
 
 

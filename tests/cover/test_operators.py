@@ -177,7 +177,7 @@ def test_geometric_without_common_support_is_nan_not_garbage() -> None:
 
 
 def test_builtins_document_formula_source_and_params() -> None:
-    assert set(BUILTINS) == {"linear", "geometric", "power", "entropic", "max"}
+    assert set(BUILTINS) == {"linear", "geometric", "power", "entropic", "max", "reweighted"}
     for cls in BUILTINS.values():
         assert cls.formula.startswith("q(i)") and cls.source
     assert set(BUILTINS["power"].param_doc) == {"alpha"}
