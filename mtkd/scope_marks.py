@@ -46,7 +46,8 @@ def scope_mark(r: Result, max_k: int, max_v: int) -> str:
     if r.method == "not applicable":
         return "n/a"
     if r.verdict is Verdict.PROVED:
-        return f"K,V≤{max(max_k, max_v)}" if "smt" in r.method else "∀"
+        sizes = r.proof.sizes if r.proof is not None else None
+        return "∀" if sizes is None and "smt" not in r.method else f"K,V≤{max(max_k, max_v)}"
     if r.verdict is Verdict.NOT_REFUTED:
         return "partial" if r.message.startswith("Partial proof") else "searched"
     if r.verdict is Verdict.REFUTED:
