@@ -74,3 +74,9 @@ def mean_of_squares(P, T, w):
 def linear_below_four(P, T, w):
     """The linear pool for K <= 3 teachers, a logit average from K = 4 on."""
     return linear_matmul(P, T, w) if P.shape[0] <= 3 else logit_average(P, T, w)
+
+
+def max_pool(P, T, w):
+    """q proportional to max_k Q_k (weights ignored), as the built-in ``max``."""
+    m = _tau(P, T).max(axis=0)
+    return m / m.sum()

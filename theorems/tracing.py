@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import sympy as sp
+
+from mtkd.operators.protocol import DeadlineExceeded, deadline
 from mtkd.operators.symbolic import BranchUndecided, Symbolic, TracedMax, evaluated
 
 from . import operator_exprs as ox
@@ -46,6 +48,9 @@ operator never needs their value)."""
 
 TRACE_SIZES = tuple((K, V) for K in range(1, 5) for V in range(2, 5))
 """Sizes the symbolic engine traces (K in 1..4, V in 2..4)."""
+
+TRACE_SECONDS = 20.0
+"""Safety cap on one symbolic run of the precise form (legitimate pools need well under 1 s)."""
 
 BUILTIN_PATTERNS = ("linear", "geometric")
 """Built-in formulas a traced formula is compared with (their proofs can then be reused)."""
@@ -67,8 +72,11 @@ def _run(precise: Callable[..., Any], K: int, V: int, zero: frozenset[int]) -> t
     while True:
         ctx = Symbolic([ox.w[k] for k in range(K)], _row_sums(K, V), generic)
         try:
-            out = list(precise(P, [Tsym[k] for k in range(K)], weights, ctx))
+            with deadline(TRACE_SECONDS):
+                out = list(precise(P, [Tsym[k] for k in range(K)], weights, ctx))
             break
+        except DeadlineExceeded:
+            raise TraceDeclined(f"the trace at K={K}, V={V} did not finish within {TRACE_SECONDS:g} s") from None
         except BranchUndecided as exc:
             if exc.weight is None or exc.weight in generic:
                 raise TraceDeclined(str(exc)) from None

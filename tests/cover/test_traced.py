@@ -127,3 +127,12 @@ def test_non_neutral_code_gets_no_symmetry_based_proof() -> None:
     got = _verdicts(op, Engine.SMT, ("axiom3", "axiom1"))
     assert got["axiom3"].verdict is Verdict.UNKNOWN and "not neutral" in got["axiom3"].message
     assert got["axiom1"].verdict is Verdict.PROVED  # no reduction needed there
+
+
+def test_max_pool_traces_to_max_and_matches_the_builtin_verdicts() -> None:
+    # A rational formula with maxima: z3 gets max auxiliaries; verdicts as for the built-in max.
+    got = _verdicts(_load("max_pool"), Engine.SMT, ("prop-IV.11", "assumption-L", "axiom3"))
+    assert got["prop-IV.11"].verdict is Verdict.PROVED, got["prop-IV.11"].message
+    assert got["assumption-L"].verdict is Verdict.PROVED  # q ignores w
+    axiom3 = got["axiom3"]
+    assert axiom3.verdict is Verdict.REFUTED and axiom3.certified and axiom3.counterexample.margin == "0"
