@@ -27,12 +27,14 @@ from mtkd.results import Verdict
 from mtkd.scope_marks import LEGEND
 from mtkd.theorems import PROPERTIES, Domain
 from mtkd.theorems.derivations import derivations
+from mtkd.theorems.agnostic import findings
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
 from mtkd.verify import Report, VerifyOptions, verify
 
 DEFAULT_OPERATORS: tuple[str, ...] = (
     "linear", "geometric", "power:alpha=-1", "power:alpha=0.5", "power:alpha=2", "entropic:beta=0.5", "max",
+    "reweighted:c=1",
 )
 
 GLYPH = {
@@ -79,6 +81,7 @@ def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = V
         "closed": closed,
         "closed_errors": closed_errors(closed),
         "family": family_verdicts({r.operator: r.results for r in reports}),
+        "agnostic": [f.headline() for f in findings({r.operator: r.results for r in reports})],
         "v2": prop_v2_demo(specs, options.seed),
         "derivations": _derivations(ops),
         "options": options,
@@ -114,5 +117,6 @@ def write(data: dict[str, Any], out: Path) -> list[Path]:
         "operators": [r.to_json() for r in data["reports"]],
         "closed_domain": [r.to_json() for r in data["closed"]],
         "family": [{"property": f.id, "verdict": f.verdict.value, "message": f.message} for f in data["family"]],
+        "operator_agnostic_claim": data.get("agnostic", []),
     }, indent=2), encoding="utf-8")
     return [md, js]
