@@ -406,9 +406,14 @@ def _jump_margin(d_coarse: np.ndarray | Any, d_fine: np.ndarray | Any, tol: floa
 
 
 class Axiom4(Property):
-    """Joint continuity in ``(P, T, w)``: numeric evidence of a jump, never a certificate.
+    """Joint continuity in ``(P, T, w)``: jumps found by bisection and certified at exact points.
 
-    Along a direction ``d`` the change ``|G(x + eps d) - G(x)|`` is measured at two steps; a jump
+    Two searches share the batch. (1) Segment bisection (:mod:`mtkd.counterexamples.jumps`): a jump
+    found there is certified with interval arithmetic at three nested pairs of exact points, every
+    coordinate within relative distance 1e-20, 1e-30, 1e-40, whose outputs differ by a change that
+    does not shrink (the certificate states exactly that; ``kind_at`` is VALUE for such witnesses).
+    Proofs of continuity for the built-ins are symbolic (:mod:`mtkd.theorems.proofs_general`).
+    (2) Relative probes, evidence only: along a direction ``d`` the change ``|G(x + eps d) - G(x)|`` is measured at two steps; a jump
     is a change above the tolerance that does not shrink. Confirmation repeats this at 60 digits
     with far smaller steps (``1e-20``, ``1e-30``). ``P``, ``T`` and ``w`` move *relatively*
     (``p -> p (1 + eps r)``): ``tau`` is smooth in ``log p`` but only Hölder with exponent ``1/T`` in
