@@ -4,8 +4,10 @@ A float64 margin below zero is only a *candidate*. The input is rounded to exact
 (rows summing to exactly one) and the margin is recomputed at that exact point:
 
 1. where the operator has a precise form: exactly (sympy, rationals and algebraic numbers) on
-   small points, else with interval arithmetic (60 then 120 digits); a sign decided either way
-   is a **certificate**, and the certificate says which;
+   small points, else with ball arithmetic (python-flint ``arb``: 64 bits first, a cheap filter
+   that decides clear cases and float near-ties, then 200 and 400 bits only while the ball
+   straddles 0; mpmath intervals for a form that does not run on balls); a sign decided either
+   way is a **certificate**, and the certificate says which;
 2. else at 50 digits with mpmath: a confirmation, not a certificate;
 3. for float64-only operators: the violation must exceed the property's stated round-off bound.
 
@@ -25,24 +27,30 @@ import numpy as np
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.operators.exact import Exact
-from mtkd.operators.precision import HighPrecision, Interval
+from mtkd.operators.builtin import BuiltinOperator
+from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
+from mtkd.operators.precision_arb import FILTER_BITS, Ball
 from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
 from mtkd.results import Counterexample
 from mtkd.theorems import Batch, ExactPoint, PreciseKind, Property
 
 CONFIRM_DIGITS = 50
+CERTIFY_BITS = (FILTER_BITS, 200, 400)
+"""Ball precisions tried in turn: the 64-bit pass decides clear cases and float near-ties; the
+next ones run only while the ball still straddles 0 (400 bits is about 120 digits)."""
 CERTIFY_DIGITS = (60, 120)
+"""mpmath interval precisions, used only for a precise form that does not run on ``arb`` balls."""
 EXACT_MAX_CELLS = 16
 """Exact (sympy) certification is tried on points with K * V up to this and all T = 1."""
 EXACT_SECONDS = 1.5
 
 
-def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Interval]:
+def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Ball | Interval]:
     # Temperatures other than 1 raise rationals to rational powers whose minimal polynomials
     # quickly reach high degree; exact arithmetic is only worth trying without them.
     worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(t == 1 for t in x.T)
-    first: list[Exact | Interval] = [Exact()] if worth_it else []
-    return first + [Interval(dps) for dps in CERTIFY_DIGITS]
+    first: list[Exact | Ball | Interval] = [Exact()] if worth_it else []
+    return first + [Ball(bits) for bits in CERTIFY_BITS]
 
 
 class Rejection(str, Enum):
@@ -87,36 +95,49 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
     """
     if op.precise_func is None:
         return _float_only(op, prop, x, witness, float_margin)
-    if prop.needs_operator:
+    if prop.needs_operator and not trusted(op):
         _check_forms_agree(op, x)
     kind = prop.kind_at(witness)
     if kind is not PreciseKind.LIMIT:
-        for ctx in _certifying_contexts(x, exact):
-            exact = isinstance(ctx, Exact)
+        contexts = _certifying_contexts(x, exact)
+        n = 0
+        while n < len(contexts):
+            ctx = contexts[n]
+            n += 1
+            last = n == len(contexts)
+            is_exact = isinstance(ctx, Exact)
             try:
-                with deadline(EXACT_SECONDS) if exact else contextlib.nullcontext():
+                with deadline(EXACT_SECONDS) if is_exact else contextlib.nullcontext():
                     pm = prop.precise_margin(op, x, witness, ctx)
                     hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
                     sign = ctx.sign(pm.value)
             except OperatorFailure:
-                if exact:
-                    continue  # sympy can be slower than the call limit; intervals will do
+                if is_exact:
+                    continue  # sympy can be slower than the call limit; balls will do
                 raise
-            except (Exception, DeadlineExceeded):  # noqa: BLE001 - e.g. UndecidedError, or a form that rejects intervals
-                if exact:
+            except UndecidedError:
+                if is_exact or not last:
+                    continue  # e.g. a max of overlapping balls: more precision may separate them
+                break
+            except (Exception, DeadlineExceeded):  # noqa: BLE001 - a form that rejects this arithmetic
+                if is_exact:
+                    continue
+                if isinstance(ctx, Ball):
+                    # flint cannot serve this form (e.g. it compares numbers): mpmath intervals can.
+                    contexts[n:] = [Interval(dps) for dps in CERTIFY_DIGITS]
                     continue
                 break  # the precise form does not run on intervals: fall back to confirmation
             if any(s is not None and s <= 0 for s in hyps.values()):
                 return Outcome(None, f"witness hypothesis fails at the exact point ({_failing(hyps)})",
                                Rejection.HYPOTHESIS_FAILS)
             if sign is None or any(s is None for s in hyps.values()):
-                if not exact and ctx.dps == CERTIFY_DIGITS[-1]:
+                if not is_exact and last:
                     return Outcome(None, f"sign undecided at {ctx.dps} digits ({ctx.to_str(pm.value, 8)}): too close to call",
                                    Rejection.TOO_CLOSE)
                 continue
             if sign < 0 or (sign == 0 and pm.strict):
                 what = ("is exactly 0 (strict inequality fails)" if sign == 0
-                        else f"{'=' if exact else 'lies in'} {ctx.to_str(pm.value)}")
+                        else f"{'=' if is_exact else 'lies in'} {ctx.to_str(pm.value)}")
                 return Outcome(_counterexample(prop, x, witness, pm, ctx, True,
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
             return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off",
@@ -149,6 +170,11 @@ FORMS_TOLERANCE = 1e-6
 """Largest |q_float - q_precise| accepted between an operator's two forms at one input."""
 
 
+def trusted(op: Operator) -> bool:
+    """A built-in: its two forms are the suite's own code, tested to agree, so not re-compared per point."""
+    return isinstance(op.func, BuiltinOperator)
+
+
 def _check_forms_agree(op: Operator, x: ExactPoint) -> None:
     """Certificates are about the precise form; they say nothing unless it computes the same pool.
 
@@ -157,11 +183,16 @@ def _check_forms_agree(op: Operator, x: ExactPoint) -> None:
     """
     P, T, w = x.floats()
     q_float = op.evaluate(P[None], T[None], w[None])[0]
-    try:
-        q_precise = op.evaluate_precise(x.P, x.T, x.w, HighPrecision(30))
-    except OperatorFailure:
-        raise
-    except Exception:  # noqa: BLE001 - a precise form that cannot run is handled (float64 fallback) later
+    q_precise = None
+    for ctx in (Ball(FILTER_BITS), HighPrecision(30)):
+        try:
+            q_precise = op.evaluate_precise(x.P, x.T, x.w, ctx)
+            break
+        except OperatorFailure:
+            raise
+        except Exception:  # noqa: BLE001 - a form that rejects balls is tried on mpmath; one that runs on neither is handled (float64 fallback) later
+            continue
+    if q_precise is None:
         return
     gap = max(abs(float(a) - b) for a, b in zip(q_precise, q_float))
     if not gap <= FORMS_TOLERANCE:

@@ -123,7 +123,7 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     if config.stop_at_first or winner is None or winner.error is not None:
         inputs = plan.inputs_until(winner, ends)
     else:
-        inputs = sum(e.steps for e in ends) * plan.step_inputs
+        inputs = sum(plan.inputs_after(e.steps) for e in ends)
         winner = min((e for e in ends if e.outcome is not None), key=lambda e: (_rank(e.outcome), e.index))
     elapsed = time.monotonic() - start
     if winner is not None and winner.error is not None:
@@ -161,11 +161,19 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
 
 @dataclass(frozen=True)
 class _Plan:
-    """The per-step shape of a search, identical in every stream."""
+    """The per-step shape of a search, identical in every stream.
+
+    ``max_inputs`` is a hard quota: ``steps`` full steps (a random batch plus a guided
+    refinement) in each of ``streams`` streams, then one random-only ``tail`` step of what is
+    left; a quota below one full step is spent on random inputs alone.
+    """
 
     batch: int
     guided: GuidedConfig | None
     steps: int
+    streams: int = 1
+    tail: int = 0
+    """Inputs of the final random-only step in each stream (0: none)."""
 
     @classmethod
     def of(cls, op: Operator, config: SearchConfig) -> "_Plan":
@@ -174,13 +182,22 @@ class _Plan:
         guided = None
         if config.guided:
             guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8)
+        streams = max(1, min(config.streams, config.max_inputs))
         step = batch + (guided.inputs() if guided else 0)
-        steps = max(1, -(-config.max_inputs // (step * config.streams)))
-        return cls(batch, guided, steps)
+        steps, rest = divmod(config.max_inputs, step * streams)
+        return cls(batch, guided, steps, streams, rest // streams)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps + (1 if self.tail else 0)
 
     @property
     def step_inputs(self) -> int:
         return self.batch + (self.guided.inputs() if self.guided else 0)
+
+    def inputs_after(self, steps: int) -> int:
+        """Inputs one stream has evaluated after its first ``steps`` steps."""
+        return min(steps, self.steps) * self.step_inputs + (self.tail if steps > self.steps else 0)
 
     @property
     def method(self) -> str:
@@ -189,10 +206,10 @@ class _Plan:
     def inputs_until(self, winner: StreamEnd | None, ends: list[StreamEnd]) -> int:
         """Inputs evaluated up to the winning step in round-robin order (all of them if none won)."""
         if winner is None:
-            return sum(e.steps for e in ends) * self.step_inputs
+            return sum(self.inputs_after(e.steps) for e in ends)
         assert winner.step is not None
-        done = sum(min(e.steps, winner.step + (1 if e.index <= winner.index else 0)) for e in ends)
-        return done * self.step_inputs
+        return sum(self.inputs_after(min(e.steps, winner.step + (1 if e.index <= winner.index else 0)))
+                   for e in ends)
 
 
 def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float,
@@ -209,18 +226,19 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
         return StreamEnd(index, stats.batches, step, outcome, error, at, best_margin, stats.candidates,
                          stats.rejected, frozenset(stats.generators), ended_by, tuple(sorted(stats.rejected_by.items())))
 
-    for step in range(plan.steps):
+    for step in range(plan.total_steps):
         if time.monotonic() - start > config.seconds:
             break
-        K, V = config.sizes[(index + step * config.streams) % len(config.sizes)]
+        full = step < plan.steps
+        K, V = config.sizes[(index + step * plan.streams) % len(config.sizes)]
         stats.batches += 1
         try:
-            x = batches(rng) if batches is not None else generate(rng, plan.batch, K, V, config.domain)
+            x = batches(rng) if batches is not None else generate(rng, plan.batch if full else plan.tail, K, V, config.domain)
             stats.generators.add(x.generator.split("/")[0])
             m = prop.margins(op, x, rng)
             best_margin = min(best_margin, _finite_min(m))
             found = _certify_batch(op, prop, x, m, slack, stats)
-            if (found is None or not found.counterexample.certified) and plan.guided is not None:
+            if (found is None or not found.counterexample.certified) and plan.guided is not None and full:
                 archive.add(x, m)
                 y, my = archive.refine(op, prop, rng, x.shape[1:], step % 2 == 0)
                 best_margin = min(best_margin, _finite_min(my))
@@ -235,7 +253,7 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
             if kept is None or _rank(found) < _rank(kept[2]):
                 kept = (step, time.monotonic() - start, found)
         yield best_margin, None
-    ended_by = "time budget" if stats.batches < plan.steps else "input quota"
+    ended_by = "time budget" if stats.batches < plan.total_steps else "input quota"
     if kept is not None:
         yield best_margin, end(kept[0], kept[2], None, ended_by, kept[1])
     else:
@@ -245,7 +263,7 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
 def _run_streams(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
                  progress: ProgressFn | None,
                  batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
-    if config.workers > 1 and config.streams > 1 and batches is None and _picklable(op, prop):
+    if config.workers > 1 and plan.streams > 1 and batches is None and _picklable(op, prop):
         return _run_parallel(op, prop, config, plan, start, progress)
     return _run_round_robin(op, prop, config, plan, start, progress, batches)
 
@@ -253,25 +271,25 @@ def _run_streams(op: Operator, prop: Property, config: SearchConfig, plan: _Plan
 def _run_round_robin(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
                      progress: ProgressFn | None,
                      batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
-    live = {i: _stream(op, prop, config, plan, i, start, batches) for i in range(config.streams)}
+    live = {i: _stream(op, prop, config, plan, i, start, batches) for i in range(plan.streams)}
     ends: dict[int, StreamEnd] = {}
     best = np.inf
-    stepped = 0
+    rounds = 0
     while live:
+        rounds += 1
         for i in sorted(live):
             margin, done = next(live[i])
             best = min(best, margin)
-            stepped += 1
             if done is not None:
                 ends[i] = done
                 del live[i]
         if progress is not None:
-            progress(stepped * plan.step_inputs, best)
+            progress(plan.streams * plan.inputs_after(rounds), best)
         if config.stop_at_first and any(e.step is not None for e in ends.values()):
             # Streams not yet finished lost this round (lower (step, stream) already won).
             for i, gen in live.items():
                 gen.close()
-                ends[i] = StreamEnd(i, min(plan.steps, max(e.steps for e in ends.values())), None, None, None,
+                ends[i] = StreamEnd(i, min(plan.total_steps, max(e.steps for e in ends.values())), None, None, None,
                                     0.0, np.inf, 0, 0, frozenset(), "superseded")
             live = {}
     return [ends[i] for i in sorted(ends)]
@@ -335,11 +353,11 @@ def _run_parallel(op: Operator, prop: Property, config: SearchConfig, plan: _Pla
     # fork: the children inherit user-file operator modules, which pickling refers to by name.
     ctx = multiprocessing.get_context("fork")
     events = ctx.Queue() if progress is not None else None
-    steps = [0] * config.streams
+    steps = [0] * plan.streams
     best = np.inf
-    with ProcessPoolExecutor(max_workers=min(config.workers, config.streams), mp_context=ctx,
+    with ProcessPoolExecutor(max_workers=min(config.workers, plan.streams), mp_context=ctx,
                              initializer=_init_worker, initargs=(events,)) as pool:
-        futures = [pool.submit(_worker, op, prop, config, plan, i, start) for i in range(config.streams)]
+        futures = [pool.submit(_worker, op, prop, config, plan, i, start) for i in range(plan.streams)]
         while not all(f.done() for f in futures):
             if events is None:
                 time.sleep(0.02)
@@ -349,7 +367,7 @@ def _run_parallel(op: Operator, prop: Property, config: SearchConfig, plan: _Pla
             except queue.Empty:
                 continue
             steps[i], best = n, min(best, margin)
-            progress(sum(steps) * plan.step_inputs, best)  # type: ignore[misc]
+            progress(sum(plan.inputs_after(n) for n in steps), best)  # type: ignore[misc]
         return [f.result() for f in futures]
 
 
@@ -430,7 +448,10 @@ def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Gene
     if not my.values[0] < m.values[0]:
         return cx
     slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
-    found = _certify_batch(op, prop, y, my, slack, SearchStats())
+    try:
+        found = _certify_batch(op, prop, y, my, slack, SearchStats())
+    except OperatorFailure:
+        return cx  # polishing only reports a worse margin; a failure there must not lose the find
     if found is None or found.counterexample is None or found.counterexample.certified < cx.certified:
         return cx
     return found.counterexample if margin_value(found.counterexample) < margin_value(cx) else cx

@@ -135,7 +135,7 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     # the statement) leaves the property open, so the search gets its full budget.
     share = PROOF_CHECK_FRACTION if evidence.complete_proof else 1.0
     config = SearchConfig(seed=options.seed, seconds=seconds * share,
-                          max_inputs=int(options.max_inputs * share), workers=options.workers, domain=options.domain)
+                          max_inputs=max(1, int(options.max_inputs * share)), workers=options.workers, domain=options.domain)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
     evidence = replace(evidence, search=search_backend(config, cb)(op, prop),
                        property_evidence=prop.evidence(op, options.seed))

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy
 
-from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .builtin import BuiltinOperator, geometric_precise, log_weight_gradient, weighted_log_sum
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2
 from .formula import w as ws
@@ -68,6 +68,9 @@ class EntropicPool(BuiltinOperator):
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_log_sum(logQ, w) / (1.0 + self.params["beta"])
+
+    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return log_weight_gradient(logQ, 1.0 / (1.0 + self.params["beta"]))
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         scale = ctx.num(1) / ctx.num(1 + Fraction(self.params["beta"]))

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy
 
-from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .builtin import BuiltinOperator, geometric_precise, log_weight_gradient, weighted_log_sum
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2
 from .formula import w as ws
@@ -52,6 +52,9 @@ class GeometricPool(BuiltinOperator):
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_log_sum(logQ, w)
+
+    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return log_weight_gradient(logQ)
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         return geometric_precise(Q, w, ctx)

@@ -49,6 +49,10 @@ class LinearPool(BuiltinOperator):
         with np.errstate(divide="ignore"):
             return np.log(np.einsum("nk,nkv->nv", w, np.exp(logQ)))
 
+    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+        # s = log(sum_k w_k Q_k): ds/dw_k = Q_k / e^s.
+        return np.exp(logQ - s[..., None, :])
+
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         return [sum((wk * row[i] for row, wk in zip(Q, w)), ctx.num(0)) for i in range(len(Q[0]))]
 

@@ -42,6 +42,9 @@ class MaxPool(BuiltinOperator):
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return logQ.max(axis=-2)
 
+    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return np.zeros_like(logQ)  # the weights are ignored
+
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         return [ctx.max(row[i] for row in Q) for i in range(len(Q[0]))]
 

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 import z3
 
-from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .builtin import BuiltinOperator, geometric_precise, log_weight_gradient, weighted_log_sum
 from .formula import K as Ks
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2, l
@@ -105,6 +105,13 @@ class PowerPool(BuiltinOperator):
         if a < 0:
             out = np.where(dead, -np.inf, out)
         return out
+
+    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+        # s = log(sum_k w_k Q_k^a) / a, so ds/dw_k = Q_k^a / (a e^{a s}) = e^{a (log Q_k - s)} / a.
+        a = self.params["alpha"]
+        if a == 0:
+            return log_weight_gradient(logQ)
+        return np.exp(a * (logQ - s[..., None, :])) / a
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
         a = Fraction(self.params["alpha"]).limit_denominator(10**6)

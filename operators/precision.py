@@ -211,6 +211,13 @@ class Derivative:
             return 0
         return self.base.sign(x.d)
 
+    def value(self, x: Any) -> Any:
+        return x.v if isinstance(x, Dual) else x
+
+    def derivative(self, x: Any) -> Any | None:
+        """The derivative part; ``None`` when the perturbation never reached ``x`` (exactly 0)."""
+        return None if not isinstance(x, Dual) or isinstance(x.d, int) else x.d
+
 
 def _same_derivative(a: Any, b: Any) -> bool:
     if isinstance(a, int) or isinstance(b, int):

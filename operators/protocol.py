@@ -99,6 +99,12 @@ BATCH_SECONDS_PER_ELEMENT = 1e-7
 (100 ns per teacher entry, room for a few transcendental passes over ``(N, K, V)``)."""
 
 
+PRECISE_SECONDS_PER_ENTRY = 2e-3
+"""A precise evaluation's limit grows by this per teacher entry: a few hundred ball or interval
+operations per entry on a busy machine, so a large V is never mistaken for a hang (V = 100,000
+at K = 3 gets 10 minutes)."""
+
+
 @dataclass(frozen=True)
 class Operator:
     """A loaded operator: the user's callable plus what it offers and how it is called."""
@@ -174,6 +180,10 @@ class Operator:
             )
         return q
 
+    def precise_limit(self, K: int, V: int) -> float:
+        """Seconds one precise evaluation on ``K x V`` teachers may take (it grows with the input)."""
+        return self.time_limit + PRECISE_SECONDS_PER_ENTRY * K * V
+
     def batch_limit(self, N: int, K: int, V: int) -> float:
         """Seconds one batched call on ``N`` inputs of ``K x V`` teachers may take."""
         return self.time_limit + BATCH_SECONDS_PER_INPUT * N + BATCH_SECONDS_PER_ELEMENT * N * K * V
@@ -231,8 +241,9 @@ class Operator:
         Pc = [[ctx.num(x) for x in row] for row in P]
         Tc = [ctx.num(t) for t in T]
         wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
+        limit = self.precise_limit(len(P), len(P[0]))
         try:
-            with deadline(self.time_limit):
+            with deadline(limit):
                 out = list(self.precise_func(Pc, Tc, wc, ctx))
         except SystemExit as exc:
             raise OperatorFailure(
@@ -242,8 +253,9 @@ class Operator:
             where = describe_input(np.array([[float(x) for x in row] for row in P]), np.array([float(t) for t in T]),
                                    np.array([float(getattr(x, "v", x)) for x in w]))
             raise OperatorFailure(
-                f"precise form of {self.spec!r} did not return within {self.time_limit:.1f} s ({ctx.name}) at "
-                f"{where}; make it faster or raise the per-call limit with --call-timeout", None) from None
+                f"precise form of {self.spec!r} did not return within {limit:.1f} s ({ctx.name}; --call-timeout plus "
+                f"{PRECISE_SECONDS_PER_ENTRY:g} s per teacher entry) at {where}; make it faster or raise the per-call "
+                "limit with --call-timeout", None) from None
         if len(out) != len(P[0]):
             raise OperatorFailure(
                 f"precise form of {self.spec!r} returned {len(out)} values, expected {len(P[0])}")

@@ -10,10 +10,13 @@ import sympy as sp
 import z3
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import Derivative, HighPrecision
+from mtkd.operators.builtin import BuiltinOperator
+from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision_arb import derivative_context
 from mtkd.operators.smt_encoding import zval
 from mtkd.operators.smt_exact import fmt as exact_fmt
 from mtkd.operators.smt_exact import snap, to_fraction
+from mtkd.operators.temperature import log_tau, tau_precise
 
 from . import symbols as sy
 from .notation import Exists, ForAll, RowReplaced
@@ -341,10 +344,35 @@ class Axiom3(Property):
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
-        Q = x.Q()
+        logQ = log_tau(x.P, x.T)  # once per input, shared by the hypothesis and the derivative
+        Q = np.exp(logQ)
         q0 = op.evaluate(x.P, x.T, x.w)
+        # A built-in differentiates itself in one pass; other operators (and rows where the
+        # analytic derivative is not finite) take finite differences, 2K(K-1) further calls.
+        grad = op.func.weight_gradient(logQ, x.w) if isinstance(op.func, BuiltinOperator) else None
+        rows = np.arange(N) if grad is None else np.flatnonzero(~np.isfinite(grad).all(axis=(1, 2)))
+        fd = self._difference_quotients(op, x.take(rows), q0[rows]) if len(rows) else {}
         best = np.full(N, np.inf)
         wk, wk2, wi = (np.zeros(N, int) for _ in range(3))
+        for k in range(K):
+            for k2 in range(K):
+                if k == k2:
+                    continue
+                active = x.w[:, k2] > 0
+                D = np.empty((N, V)) if grad is None else grad[:, k] - grad[:, k2]
+                if len(rows):
+                    D[rows] = fd[k, k2]
+                m, i = masked_min(D, active[:, None] & (Q[:, k, :] > Q[:, k2, :]))
+                better = m < best
+                best = np.where(better, m, best)
+                wk, wk2, wi = np.where(better, k, wk), np.where(better, k2, wk2), np.where(better, i, wi)
+        return Margins(best, np.ones(N, bool), {"k": wk, "k2": wk2, "token": wi})
+
+    @staticmethod
+    def _difference_quotients(op: Operator, x: Batch, q0: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """``dq/d delta`` for every teacher pair ``(k, k2)`` by one-sided differences, ``(N, V)`` each."""
+        N, K, V = x.shape
+        out = {}
         for k in range(K):
             for k2 in range(K):
                 if k == k2:
@@ -366,25 +394,24 @@ class Axiom3(Property):
                     # w_k2 is tiny and so is the step (w_k2 = 5e-16 gave D = -1.8 for linear).
                     scale = np.maximum(np.maximum(np.abs(q0), np.abs(q1)), np.abs(q2))
                     D = D + 8 * 64 * np.finfo(float).eps * scale / (2 * h[:, None])
-                m, i = masked_min(D, active[:, None] & (Q[:, k, :] > Q[:, k2, :]))
-                better = m < best
-                best = np.where(better, m, best)
-                wk, wk2, wi = np.where(better, k, wk), np.where(better, k2, wk2), np.where(better, i, wi)
-        return Margins(best, np.ones(N, bool), {"k": wk, "k2": wk2, "token": wi})
+                out[k, k2] = D
+        return out
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: HighPrecision) -> PreciseMargin:
         k, k2, i = witness["k"], witness["k2"], witness["token"]
-        dctx = Derivative(ctx)
+        dctx = derivative_context(ctx)
         w = [dctx.seed(wj, 1 if j == k else -1 if j == k2 else 0) for j, wj in enumerate(x.w)]
         qi = op.evaluate_precise(x.P, x.T, w, dctx)[i]
-        deriv = ctx.num(0) if isinstance(qi.d, int) else qi.d
-        Q = precise_Q(x, ctx)
+        d = dctx.derivative(qi)
+        deriv = ctx.num(0) if d is None else d
+        # Only teachers k and k2 enter the hypothesis: scaling the other rows would double the cost.
+        Qk, Qk2 = (tau_precise([ctx.num(p) for p in x.P[j]], ctx.num(x.T[j]), ctx)[i] for j in (k, k2))
         return PreciseMargin(
             deriv, True,
-            hypotheses={f"Q_{k}({i}) - Q_{k2}({i})": Q[k][i] - Q[k2][i], f"w_{k2}": ctx.num(x.w[k2])},
-            detail={"q(i)": fmt(ctx, qi.v), "dq/ddelta": "0 (exactly)" if isinstance(qi.d, int) else fmt(ctx, deriv),
-                    "Q_k(i)": fmt(ctx, Q[k][i]), "Q_k2(i)": fmt(ctx, Q[k2][i])})
+            hypotheses={f"Q_{k}({i}) - Q_{k2}({i})": Qk - Qk2, f"w_{k2}": ctx.num(x.w[k2])},
+            detail={"q(i)": fmt(ctx, dctx.value(qi)), "dq/ddelta": "0 (exactly)" if d is None else fmt(ctx, deriv),
+                    "Q_k(i)": fmt(ctx, Qk), "Q_k2(i)": fmt(ctx, Qk2)})
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         k, k2, i = witness["k"], witness["k2"], witness["token"]
