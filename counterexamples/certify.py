@@ -27,7 +27,6 @@ import numpy as np
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.operators.exact import Exact
-from mtkd.operators.builtin import BuiltinOperator
 from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
 from mtkd.operators.precision_arb import FILTER_BITS, Ball
 from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
@@ -95,7 +94,7 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
     """
     if op.precise_func is None:
         return _float_only(op, prop, x, witness, float_margin)
-    if prop.needs_operator and not trusted(op):
+    if prop.needs_operator and not op.trusted:
         _check_forms_agree(op, x)
     kind = prop.kind_at(witness)
     if kind is not PreciseKind.LIMIT:
@@ -170,16 +169,13 @@ FORMS_TOLERANCE = 1e-6
 """Largest |q_float - q_precise| accepted between an operator's two forms at one input."""
 
 
-def trusted(op: Operator) -> bool:
-    """A built-in: its two forms are the suite's own code, tested to agree, so not re-compared per point."""
-    return isinstance(op.func, BuiltinOperator)
-
-
 def _check_forms_agree(op: Operator, x: ExactPoint) -> None:
     """Certificates are about the precise form; they say nothing unless it computes the same pool.
 
     A precise form that disagrees with the float64 operator would certify refutations of a
-    correct operator (or clear a broken one), so the disagreement is an operator error.
+    correct operator (or clear a broken one), so the disagreement is an operator error. Built-ins
+    (``op.trusted``) are not re-compared per point: their two forms are the suite's own code,
+    tested to agree (tests/cover/test_operators.py).
     """
     P, T, w = x.floats()
     q_float = op.evaluate(P[None], T[None], w[None])[0]

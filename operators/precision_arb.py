@@ -44,6 +44,9 @@ from .precision import UndecidedError
 FILTER_BITS = 64
 """The cheap first pass: clear cases and float near-ties are decided here."""
 
+_ACTIVE_BITS: list[int | None] = [None]
+"""The precision this process last set (reading ``flint.ctx.prec`` on every conversion costs more)."""
+
 
 def _arb_state(x: arb) -> tuple:
     if not x.is_finite():
@@ -67,7 +70,8 @@ def _reduce_arb(x: arb) -> tuple:
 
 
 def _reduce_series(x: arb_series) -> tuple:
-    return _series_from, ([_arb_state(c) for c in x.coeffs()], x.prec)
+    # python-flint < 0.7 has no ``prec`` attribute; this module only makes length-2 series.
+    return _series_from, ([_arb_state(c) for c in x.coeffs()], getattr(x, "prec", 2))
 
 
 def _series_from(coeffs: list[tuple], prec: int) -> arb_series:
@@ -111,8 +115,8 @@ class Ball:
         precision in whichever process runs the form; a stale setting would only widen or
         narrow balls, never break enclosure.
         """
-        if flint.ctx.prec != self.bits:
-            flint.ctx.prec = self.bits
+        if _ACTIVE_BITS[0] != self.bits:
+            flint.ctx.prec = _ACTIVE_BITS[0] = self.bits
 
     def num(self, x: Fraction | int | str) -> arb:
         self.activate()

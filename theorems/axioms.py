@@ -352,20 +352,20 @@ class Axiom3(Property):
         grad = op.func.weight_gradient(logQ, x.w) if isinstance(op.func, BuiltinOperator) else None
         rows = np.arange(N) if grad is None else np.flatnonzero(~np.isfinite(grad).all(axis=(1, 2)))
         fd = self._difference_quotients(op, x.take(rows), q0[rows]) if len(rows) else {}
+        active = (x.w > 0)[:, :, None]
         best = np.full(N, np.inf)
         wk, wk2, wi = (np.zeros(N, int) for _ in range(3))
         for k in range(K):
+            # All k2 at once: D[:, k2] = dq/d delta moving weight from k2 to k (k2 = k is masked out,
+            # Q_k > Q_k being false); ties go to the lowest (k2, token), as a loop over k2 would.
+            D = np.empty((N, K, V)) if grad is None else grad[:, k, None, :] - grad
             for k2 in range(K):
-                if k == k2:
-                    continue
-                active = x.w[:, k2] > 0
-                D = np.empty((N, V)) if grad is None else grad[:, k] - grad[:, k2]
-                if len(rows):
-                    D[rows] = fd[k, k2]
-                m, i = masked_min(D, active[:, None] & (Q[:, k, :] > Q[:, k2, :]))
-                better = m < best
-                best = np.where(better, m, best)
-                wk, wk2, wi = np.where(better, k, wk), np.where(better, k2, wk2), np.where(better, i, wi)
+                if len(rows) and k2 != k:
+                    D[rows, k2] = fd[k, k2]
+            m, j = masked_min(D.reshape(N, K * V), (active & (Q[:, k, None, :] > Q)).reshape(N, K * V))
+            better = m < best
+            best = np.where(better, m, best)
+            wk, wk2, wi = np.where(better, k, wk), np.where(better, j // V, wk2), np.where(better, j % V, wi)
         return Margins(best, np.ones(N, bool), {"k": wk, "k2": wk2, "token": wi})
 
     @staticmethod
