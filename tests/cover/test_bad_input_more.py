@@ -295,10 +295,14 @@ def test_failure_messages_describe_multi_row_inputs_on_one_line() -> None:
 
 
 def test_batched_time_limit_scales_with_the_batch_elements() -> None:
-    op = load_operator("linear", time_limit=5.0)
+    op = wrap_callable(_lin, "user-linear", time_limit=5.0)
     small, huge = op.batch_limit(64, 2, 10), op.batch_limit(64, 64, 100_000)
     assert small < 5.2
     assert huge > 5.0 + 64 * 64 * 100_000 * 5e-8  # room for a few passes over 4e8 teacher entries
+    assert op.precise_limit(2, 10) < 5.1 and op.precise_limit(3, 100_000) > 5.0 + 3 * 100_000 * 1e-3
+    # Built-ins are the suite's own code: no limit, so a busy machine cannot turn them into `error`.
+    builtin = load_operator("linear", time_limit=5.0)
+    assert builtin.trusted and builtin.batch_limit(64, 64, 100_000) == 0.0 and builtin.precise_limit(3, 10**5) == 0.0
 
 
 def test_batched_timeout_message_says_the_limit_covers_the_batch() -> None:
