@@ -30,14 +30,15 @@ a worker process.
 from __future__ import annotations
 
 import copyreg
+from collections.abc import Iterable
 from fractions import Fraction
 from functools import reduce
-from typing import Any, Iterable
+from typing import Any
 
 import flint
 import mpmath
-from mpmath.libmp import from_man_exp
 from flint import arb, arb_series
+from mpmath.libmp import from_man_exp
 
 from .precision import UndecidedError
 

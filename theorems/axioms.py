@@ -371,7 +371,7 @@ class Axiom3(Property):
     @staticmethod
     def _difference_quotients(op: Operator, x: Batch, q0: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
         """``dq/d delta`` for every teacher pair ``(k, k2)`` by one-sided differences, ``(N, V)`` each."""
-        N, K, V = x.shape
+        K = x.shape[1]
         out = {}
         for k in range(K):
             for k2 in range(K):

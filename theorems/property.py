@@ -11,16 +11,18 @@ and ``< 0`` where it fails (``= 0`` also fails a *strict* statement):
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import mpmath
 import numpy as np
 import sympy as sp
+
 from mtkd.operators import Operator
 from mtkd.operators.precision import HighPrecision
 from mtkd.operators.temperature import tau, tau_precise
