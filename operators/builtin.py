@@ -9,7 +9,6 @@ by search only (its ``shape`` is ``None``). Registration: :mod:`mtkd.operators.r
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -21,7 +20,7 @@ from .smt_encoding import Encoder
 from .temperature import log_tau, softmax, tau_precise
 
 
-class BuiltinOperator(ABC):
+class BuiltinOperator:
     """Base of the built-ins. Subclasses give ``scores`` (log of the unnormalised pool)."""
 
     name: ClassVar[str]
@@ -86,9 +85,14 @@ class BuiltinOperator(ABC):
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         return softmax(self.scores(log_tau(P, T), w))
 
-    @abstractmethod
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Log of the unnormalised pool, ``(N, V)``, from ``log Q`` ``(N, K, V)`` and ``w`` ``(N, K)``."""
+        """Log of the unnormalised pool, ``(N, V)``, from ``log Q`` ``(N, K, V)`` and ``w`` ``(N, K)``.
+
+        An operator is either a pool of the temperature-scaled teachers (it overrides this and
+        :meth:`pool_precise`) or treats temperature its own way (it overrides :meth:`batched` and
+        :meth:`precise`, like ``logit-mean-post-t``).
+        """
+        raise NotImplementedError(f"{self.name} overrides batched() instead of scores()")
 
     def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray | None:
         """``d scores(i) / d w_k``, ``(N, K, V)``, given ``s = scores(logQ, w)``; ``None`` if not derived."""
@@ -124,9 +128,9 @@ class BuiltinOperator(ABC):
         total = sum(pooled[1:], pooled[0])
         return [x / total for x in pooled]
 
-    @abstractmethod
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
-        """The unnormalised pool in ``ctx`` arithmetic."""
+        """The unnormalised pool in ``ctx`` arithmetic (see :meth:`scores` for the alternative)."""
+        raise NotImplementedError(f"{self.name} overrides precise() instead of pool_precise()")
 
 
 ZERO_FORCING_UNDEFINED = (

@@ -35,6 +35,8 @@ from mtkd.verify import Report, VerifyOptions, verify
 DEFAULT_OPERATORS: tuple[str, ...] = (
     "linear", "geometric", "power:alpha=-1", "power:alpha=0.5", "power:alpha=2", "entropic:beta=0.5", "max",
     "reweighted:c=1",
+    # From distillation practice (one module each in operators/, sources in their docstrings):
+    "logit-mean", "logit-mean-post-t", "confidence", "entropy-weighted", "topk",
 )
 
 GLYPH = {

@@ -1,0 +1,46 @@
+"""``logit-mean``: the softmax of the weighted mean of the teachers' logits, each at its own temperature.
+
+What ensemble distillation code typically computes for a soft target (Hinton, Vinyals & Dean,
+"Distilling the knowledge in a neural network", 2015, for the tempered softmax; averaging the
+ensemble's logits is the common multi-teacher variant)::
+
+    soft_target = softmax(sum(w[k] * teacher_logits[k] / T[k] for k in range(K)))
+
+with ``teacher_logits[k] = log p_k`` (logits are defined up to a per-teacher constant, which the
+softmax removes). Mathematically this is the geometric pool of the temperature-scaled teachers
+(``prod_k Q_k^{w_k}`` normalised), computed the way training code computes it: from raw logits,
+never forming ``Q``. Undefined where geometric is (positive-weight teachers with disjoint supports).
+
+>>> import numpy as np
+>>> from mtkd.operators.geometric import GeometricPool
+>>> P, T, w = np.array([[0.5, 0.5], [0.9, 0.1]]), np.array([1.0, 2.0]), np.array([0.5, 0.5])
+>>> bool(np.allclose(LogitMean()(P, T, w), GeometricPool()(P, T, w)))
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .precision import HighPrecision
+from .temperature import softmax
+
+
+class LogitMean(BuiltinOperator):
+    name = "logit-mean"
+    formula = "q = softmax(sum_k w_k log p_k / T_k)"
+    source = "ensemble soft targets from averaged logits, per-teacher temperature (Hinton et al. 2015)"
+    zero_forcing = True
+
+    def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            logits = np.log(P)
+        return softmax(weighted_log_sum(logits, w / T))
+
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPrecision) -> list[Any]:
+        pooled = geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx)
+        total = sum(pooled[1:], pooled[0])
+        return [x / total for x in pooled]
