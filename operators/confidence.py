@@ -28,7 +28,7 @@ from .precision import HighPrecision
 
 class ConfidencePool(BuiltinOperator):
     name = "confidence"
-    formula = "q = sum_k w'_k Q_k, w'_k ∝ w_k max_i Q_k(i)"
+    formula = "q(i) = sum_k w'_k Q_k(i), w'_k ∝ w_k max_j Q_k(j)"
     source = "max-probability confidence weighting of teachers (multi-teacher KD practice)"
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:

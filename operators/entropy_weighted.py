@@ -26,7 +26,7 @@ from .precision import HighPrecision
 
 class EntropyWeightedPool(BuiltinOperator):
     name = "entropy-weighted"
-    formula = "q = sum_k w'_k Q_k, w'_k ∝ w_k exp(-H(Q_k))"
+    formula = "q(i) = sum_k w'_k Q_k(i), w'_k ∝ w_k exp(-H(Q_k))"
     source = "entropy-based teacher weighting (Kwon et al., ICASSP 2020, in spirit)"
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from .temperature import softmax
 
 class LogitMean(BuiltinOperator):
     name = "logit-mean"
-    formula = "q = softmax(sum_k w_k log p_k / T_k)"
+    formula = "q(i) ∝ exp(sum_k w_k log p_k(i) / T_k)"
     source = "ensemble soft targets from averaged logits, per-teacher temperature (Hinton et al. 2015)"
     zero_forcing = True
 

@@ -30,7 +30,7 @@ from .temperature import softmax
 
 class LogitMeanPostT(BuiltinOperator):
     name = "logit-mean-post-t"
-    formula = "q = softmax(sum_k w_k log p_k / T_bar), T_bar = sum_k w_k T_k"
+    formula = "q(i) ∝ exp(sum_k w_k log p_k(i) / T_bar), T_bar = sum_k w_k T_k"
     source = "single temperature after averaging the teachers' logits (distillation code; Hinton et al. 2015)"
     zero_forcing = True
 

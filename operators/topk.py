@@ -25,7 +25,7 @@ from .temperature import tau
 
 class TopKPool(BuiltinOperator):
     name = "topk"
-    formula = "q = sum_k w_k topk(Q_k) / sum(topk(Q_k))"
+    formula = "q(i) = sum_k w_k Q_k(i) [i in top k of Q_k] / (top-k mass of Q_k)"
     source = "top-k truncated soft labels, then averaging (large-vocabulary distillation practice)"
     param_doc = {"k": "tokens kept per teacher (default 2)"}
     defaults = {"k": 2.0}

@@ -177,7 +177,8 @@ def test_geometric_without_common_support_is_nan_not_garbage() -> None:
 
 
 def test_builtins_document_formula_source_and_params() -> None:
-    assert set(BUILTINS) == {"linear", "geometric", "power", "entropic", "max", "reweighted"}
+    assert set(BUILTINS) == {"linear", "geometric", "power", "entropic", "max", "reweighted", "logit-mean",
+                             "logit-mean-post-t", "confidence", "entropy-weighted", "topk"}
     for cls in BUILTINS.values():
         assert cls.formula.startswith("q(i)") and cls.source
     assert set(BUILTINS["power"].param_doc) == {"alpha"}

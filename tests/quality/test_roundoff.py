@@ -55,10 +55,15 @@ class BatchedLogSpaceLinear:
 
 
 def _check(op: Operator, max_inputs: int, seed: int) -> None:
+    # The linear pool is not externally Bayesian: that refutation is real, not round-off.
+    props = tuple(pid for pid in PROPERTIES if pid != "pool-external-bayesianity")
     report = verify(op, VerifyOptions(seed=seed, budget=120.0, max_inputs=max_inputs, engine=Engine.SEARCH,
-                                      corpus=None))
-    assert [r.property for r in report.results] == list(PROPERTIES)
+                                      corpus=None, properties=props))
+    assert [r.property for r in report.results] == list(props)
     for r in report.results:
+        if PROPERTIES[r.property].closed_only:  # vacuous on the open domain: said so, not searched
+            assert r.verdict is Verdict.UNKNOWN
+            continue
         assert r.verdict is Verdict.NOT_REFUTED, (r.property, r.message)
         assert r.extra["inputs"] >= max_inputs, (r.property, "ended before its input quota")
     assert report.exit_code == 0
