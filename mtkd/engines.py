@@ -60,6 +60,7 @@ def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
             return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=prop.smt.reason)
         if analysis is not None:
             return traced_smt_check(analysis, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
+        assert op.algebraic is not None  # the analysis is only made for operators without a known formula
         name, params = op.algebraic
         return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
 

@@ -95,7 +95,7 @@ class Num:
     def __pow__(self, o: Any) -> Any:
         if isinstance(o, np.ndarray):
             return NotImplemented
-        if isinstance(o, (int, float, np.integer, np.floating)) and float(o).is_integer() and abs(o) <= 64:
+        if isinstance(o, (int, float, np.integer, np.floating)) and float(o).is_integer() and abs(float(o)) <= 64:
             n, out = int(o), self.ctx.num(1)
             for _ in range(abs(n)):
                 out = out * self.v
@@ -124,10 +124,10 @@ class Num:
     def __ge__(self, o: Any) -> bool: return self._cmp(o) >= 0
     def __bool__(self) -> bool: return _sign(self.ctx, self.v) != 0
 
-    def __eq__(self, o: Any) -> bool:  # type: ignore[override]
+    def __eq__(self, o: Any) -> bool:
         return self._cmp(o) == 0
 
-    def __ne__(self, o: Any) -> bool:  # type: ignore[override]
+    def __ne__(self, o: Any) -> bool:
         return self._cmp(o) != 0
 
     __hash__ = None  # type: ignore[assignment]
@@ -136,8 +136,8 @@ class Num:
         raise DerivationBlocked("float() of a ctx number: the code converts its input to float64 "
                                 "(float(x), .item(), .astype(float) or np.asarray(..., dtype=float))")
 
-    __int__ = __float__  # type: ignore[assignment]
-    __index__ = __float__  # type: ignore[assignment]
+    __int__ = __float__
+    __index__ = __float__
 
     def __repr__(self) -> str:
         return f"Num({self.v!r})"

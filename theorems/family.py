@@ -149,6 +149,9 @@ def prop_v2_demo(specs: Sequence[str], seed: int) -> list[tuple[str, str]]:
     rows = []
     for spec in specs:
         op = load_operator(spec)
+        if op.precise_func is None:
+            rows.append((spec, "n/a (no precise form)"))
+            continue
         q = op.evaluate_precise(x.P, x.T, x.w, ctx)
         theta = [ctx.log(v) for v in q]
         z = sum(ctx.exp(t) for t in theta)

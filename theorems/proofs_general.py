@@ -38,8 +38,8 @@ from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.derivations import Derivation, _is_zero, _label, _zero_based
 from mtkd.theorems.finite_sums import canonical_sums
 from mtkd.theorems.notation import IndexedMax, to_latex, to_unicode
-from mtkd.theorems.symbols import TEACHER_IDS, K, P, Q, T, V, i, j, k, l, w, y
 from mtkd.theorems.structure import SIMPLEX_LEMMA, certify_continuous, is_positive, simplex_lemma_checked
+from mtkd.theorems.symbols import TEACHER_IDS, K, P, Q, T, V, i, j, k, l, w, y
 
 ALL_SIZES = "all K >= 1, V >= 2, open domain"
 u = sp.Symbol("u", integer=True, positive=True)

@@ -27,9 +27,9 @@ from typing import Any, Sequence
 
 import sympy as sp
 import z3
+
 from mtkd.operators.smt_encoding import DirectTeachers, Encoder, Teachers, Weight, zpow, zval
 from mtkd.operators.symbolic import TracedMax, evaluated
-
 from mtkd.results import ProofScope, Result, Verdict
 
 from . import operator_exprs as ox
