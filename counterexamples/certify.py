@@ -27,7 +27,7 @@ import numpy as np
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
 from mtkd.operators.exact import Exact
-from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
+from mtkd.operators.precision import Context, HighPrecision, Interval, UndecidedError
 from mtkd.operators.precision_arb import FILTER_BITS, Ball
 from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
 from mtkd.results import Counterexample
@@ -141,24 +141,24 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
             return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off",
                            Rejection.CERTIFIED_NONNEGATIVE)
-    ctx = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else 60)
+    hp = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else 60)
     try:
-        pm = prop.precise_margin(op, x, witness, ctx)
+        pm = prop.precise_margin(op, x, witness, hp)
     except OperatorFailure:
         raise
     except Exception as exc:  # noqa: BLE001 - a precise form that can't run is reported, then float64 decides
         return _float_only(op, prop, x, witness, float_margin,
                            note=f"precise form failed ({type(exc).__name__}: {exc}); ")
-    threshold = ctx.mp.mpf(10) ** (-(ctx.dps // 2))
+    threshold = hp.mp.mpf(10) ** (-(hp.dps // 2))
     if any(v <= 0 for v in pm.hypotheses.values()):
         return Outcome(None, "witness hypothesis fails at the exact point", Rejection.HYPOTHESIS_FAILS)
     # Without intervals only an *exact* zero (a derivative the input never reached) shows strictness.
     if pm.value < -threshold or (pm.strict and pm.value == 0):
         what = "limit evidence" if kind is PreciseKind.LIMIT else "confirmation"
-        return Outcome(_counterexample(prop, x, witness, pm, ctx, False,
-                                       f"{what} at {ctx.dps} digits (mpmath): margin {ctx.to_str(pm.value, 12)}; "
+        return Outcome(_counterexample(prop, x, witness, pm, hp, False,
+                                       f"{what} at {hp.dps} digits (mpmath): margin {hp.to_str(pm.value, 12)}; "
                                        "not interval-certified"), "confirmed")
-    return Outcome(None, f"margin {ctx.to_str(pm.value, 8)} at {ctx.dps} digits: round-off", Rejection.HIGH_PRECISION)
+    return Outcome(None, f"margin {hp.to_str(pm.value, 8)} at {hp.dps} digits: round-off", Rejection.HIGH_PRECISION)
 
 
 def _failing(hyps: Mapping[str, int | None]) -> str:
@@ -217,7 +217,7 @@ def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                    Rejection.PRECISE_FORM_FAILED if note else Rejection.ROUNDOFF_BOUND)
 
 
-def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: HighPrecision,
+def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: Context,
                     certified: bool, certificate: str) -> Counterexample:
     P, T, w = x.strings()
     return Counterexample(P, T, w, witness=dict(witness), margin=margin_string(ctx, pm.value),
@@ -225,7 +225,7 @@ def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], p
                           explanation=prop.explain(pm, witness))
 
 
-def margin_string(ctx: HighPrecision, value: Any) -> str:
+def margin_string(ctx: Context, value: Any) -> str:
     """The margin as a decimal string (the JSON contract), with the sign that was established.
 
     For an enclosure this is its upper end: the exact margin is at most this number, so a

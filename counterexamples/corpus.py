@@ -208,7 +208,7 @@ def check_witness(path: Path, prop: Property, x: ExactPoint, witness: dict[str, 
         kind = WitnessKind(field_kind)
         if kind in (WitnessKind.TOKEN, WitnessKind.TOKEN_OR_SUM, WitnessKind.TEACHER):
             lo, hi = (-1 if kind is WitnessKind.TOKEN_OR_SUM else 0), (K if kind is WitnessKind.TEACHER else V)
-            if not (is_int(v) and lo <= v < hi):
+            if not (isinstance(v, int) and is_int(v) and lo <= v < hi):
                 what = "a teacher index" if kind is WitnessKind.TEACHER else "a token index"
                 raise bad(key, f"{what} from {lo} to {hi - 1}" + (" (-1: the sum)" if lo < 0 else ""))
         elif kind is WitnessKind.NUMBER:

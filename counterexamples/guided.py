@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtkd.theorems import Batch, Margins, Property
 from mtkd.operators import Operator
+from mtkd.theorems import Batch, Margins, Property
 
 from .generators import FLOOR
 

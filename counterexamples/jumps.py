@@ -42,7 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context, HighPrecision
 from mtkd.theorems.property import Batch, ExactPoint, PreciseMargin, fmt
 
 GRID = 9
@@ -182,7 +182,7 @@ def _on_segment(x: ExactPoint, y: ExactPoint, t: Fraction) -> ExactPoint:
                       tuple(s * u + t * v for u, v in zip(x.T, y.T)), tuple(s * u + t * v for u, v in zip(x.w, y.w)))
 
 
-def _exact_change(op: Operator, a: ExactPoint, b: ExactPoint, ctx: HighPrecision, relative: bool) -> Any:
+def _exact_change(op: Operator, a: ExactPoint, b: ExactPoint, ctx: Context, relative: bool) -> Any:
     qa = op.evaluate_precise(a.P, a.T, a.w, ctx)
     qb = op.evaluate_precise(b.P, b.T, b.w, ctx)
     diffs = [ctx.max([u - v, v - u]) for u, v in zip(qa, qb)]
@@ -208,7 +208,7 @@ def segment_end(x: ExactPoint, witness: Mapping[str, Any]) -> ExactPoint:
                       tuple(v / sum(w) for v in w))
 
 
-def certify_jump(op: Operator, x: ExactPoint, witness: Mapping[str, Any], ctx: HighPrecision) -> PreciseMargin:
+def certify_jump(op: Operator, x: ExactPoint, witness: Mapping[str, Any], ctx: Context) -> PreciseMargin:
     """The exact stage (module docstring): a margin ``< 0`` certifies the jump in ``ctx`` arithmetic.
 
     The bisection's choices are made at ``ctx.dps`` digits with plain mpmath (any choice is

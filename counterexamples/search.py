@@ -26,7 +26,7 @@ import queue
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator
 
 import numpy as np
 
@@ -127,7 +127,8 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
         inputs = plan.inputs_until(winner, ends)
     else:
         inputs = sum(plan.inputs_after(e.steps) for e in ends)
-        winner = min((e for e in ends if e.outcome is not None), key=lambda e: (_rank(e.outcome), e.index))
+        kept = [(e, e.outcome) for e in ends if e.outcome is not None]
+        winner = min(kept, key=lambda pair: (_rank(pair[1]), pair[0].index))[0]
     elapsed = time.monotonic() - start
     if winner is not None and winner.error is not None:
         return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config),
@@ -217,7 +218,7 @@ class _Plan:
 
 
 def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float,
-            batches: Callable[[np.random.Generator], Batch] | None) -> Iterator[tuple[float, StreamEnd | None]]:
+            batches: Callable[[np.random.Generator], Batch] | None) -> Generator[tuple[float, StreamEnd | None], None, None]:
     """Run one stream step by step; yields the step's best margin, and the end record when done."""
     rng = np.random.default_rng([config.seed, _stable_hash(prop.id), index])
     stats = SearchStats()
@@ -242,7 +243,8 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
             m = prop.margins(op, x, rng)
             best_margin = min(best_margin, _finite_min(m))
             found = _certify_batch(op, prop, x, m, slack, stats)
-            if (found is None or not found.counterexample.certified) and plan.guided is not None and full:
+            certified = found is not None and found.counterexample is not None and found.counterexample.certified
+            if not certified and archive is not None and full:
                 archive.add(x, m)
                 y, my = archive.refine(op, prop, rng, x.shape[1:], step % 2 == 0)
                 best_margin = min(best_margin, _finite_min(my))

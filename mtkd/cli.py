@@ -13,10 +13,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mtkd.counterexamples import SearchConfig, search_property
-from mtkd.counterexamples import corpus
-from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd import plugins
+from mtkd.counterexamples import SearchConfig, corpus, search_property
+from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd.errors import MtkdError
 from mtkd.format import Format, dumps, render
 from mtkd.operators import BUILTINS, Operator, load_operator

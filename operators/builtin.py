@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .formula import Shape
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import Encoder
 from .temperature import log_tau, softmax, tau_precise
 
@@ -122,13 +122,13 @@ class BuiltinOperator:
                 return None
             return q[..., None, :] * (ds - np.einsum("nkv,nv->nk", ds, q)[..., None])
 
-    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         Q = [tau_precise(row, t, ctx) for row, t in zip(P, T)]
         pooled = self.pool_precise(Q, w, ctx)
         total = sum(pooled[1:], pooled[0])
         return [x / total for x in pooled]
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         """The unnormalised pool in ``ctx`` arithmetic (see :meth:`scores` for the alternative)."""
         raise NotImplementedError(f"{self.name} overrides precise() instead of pool_precise()")
 
@@ -152,7 +152,7 @@ def log_weight_gradient(logQ: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return logQ * scale
 
 
-def geometric_precise(Q: list[list[Any]], w: list[Any], ctx: HighPrecision, scale: Any = 1) -> list[Any]:
+def geometric_precise(Q: list[list[Any]], w: list[Any], ctx: Arithmetic, scale: Any = 1) -> list[Any]:
     """``prod_k Q_k(i)^(w_k * scale)`` in ``ctx``; a zero with positive weight gives zero."""
     out = []
     for i in range(len(Q[0])):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .builtin import BuiltinOperator
-from .precision import HighPrecision
+from .precision import Arithmetic
 
 
 class ConfidencePool(BuiltinOperator):
@@ -37,6 +37,6 @@ class ConfidencePool(BuiltinOperator):
         with np.errstate(divide="ignore"):
             return np.log(np.einsum("nk,nkv->nv", conf / conf.sum(axis=-1, keepdims=True), Q))
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         conf = [wk * ctx.max(row) for wk, row in zip(w, Q)]
         return [sum((c * row[i] for c, row in zip(conf, Q)), ctx.num(0)) for i in range(len(Q[0]))]

@@ -24,7 +24,7 @@ from .builtin import BuiltinOperator, geometric_precise, log_weight_gradient, we
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2
 from .formula import w as ws
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import Encoder, as_rational, geometric_family
 
 
@@ -72,6 +72,6 @@ class EntropicPool(BuiltinOperator):
     def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
         return log_weight_gradient(logQ, 1.0 / (1.0 + self.params["beta"]))
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         scale = ctx.num(1) / ctx.num(1 + Fraction(self.params["beta"]))
         return geometric_precise(Q, w, ctx, scale)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .builtin import BuiltinOperator
-from .precision import HighPrecision
+from .precision import Arithmetic
 
 
 class EntropyWeightedPool(BuiltinOperator):
@@ -36,7 +36,7 @@ class EntropyWeightedPool(BuiltinOperator):
         with np.errstate(divide="ignore"):
             return np.log(np.einsum("nk,nkv->nv", weights / weights.sum(axis=-1, keepdims=True), Q))
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         weights = []
         for wk, row in zip(w, Q):
             neg_entropy = sum((x * ctx.log(x) for x in row if not ctx.is_zero(x)), ctx.num(0))

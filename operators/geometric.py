@@ -26,7 +26,7 @@ from .builtin import BuiltinOperator, geometric_precise, log_weight_gradient, we
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2
 from .formula import w as ws
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import Encoder, geometric_family
 
 
@@ -56,5 +56,5 @@ class GeometricPool(BuiltinOperator):
     def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
         return log_weight_gradient(logQ)
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         return geometric_precise(Q, w, ctx)

@@ -21,7 +21,7 @@ from .builtin import BuiltinOperator
 from .formula import Q as Qs
 from .formula import Shape
 from .formula import w as ws
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import DirectTeachers, Encoder, zval
 from .temperature import log_tau
 
@@ -53,7 +53,7 @@ class LinearPool(BuiltinOperator):
         # s = log(sum_k w_k Q_k): ds/dw_k = Q_k / e^s.
         return np.exp(logQ - s[..., None, :])
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         return [sum((wk * row[i] for row, wk in zip(Q, w)), ctx.num(0)) for i in range(len(Q[0]))]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .temperature import softmax
 
 
@@ -40,7 +40,7 @@ class LogitMean(BuiltinOperator):
             logits = np.log(P)
         return softmax(weighted_log_sum(logits, w / T))
 
-    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         pooled = geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx)
         total = sum(pooled[1:], pooled[0])
         return [x / total for x in pooled]

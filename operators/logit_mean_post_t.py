@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .temperature import softmax
 
 
@@ -40,7 +40,7 @@ class LogitMeanPostT(BuiltinOperator):
         t_bar = (w * T).sum(axis=-1, keepdims=True)
         return softmax(weighted_log_sum(logits, w) / t_bar)
 
-    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         t_bar = sum((wk * tk for wk, tk in zip(w, T)), ctx.num(0))
         pooled = geometric_precise(P, w, ctx, 1 / t_bar)
         total = sum(pooled[1:], pooled[0])

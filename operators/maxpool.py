@@ -21,7 +21,7 @@ import z3
 from .builtin import BuiltinOperator
 from .formula import Q as Qs
 from .formula import Shape
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import DirectTeachers, Encoder, normalised_q, zval
 
 
@@ -45,7 +45,7 @@ class MaxPool(BuiltinOperator):
     def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
         return np.zeros_like(logQ)  # the weights are ignored
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         return [ctx.max(row[i] for row in Q) for i in range(len(Q[0]))]
 
 

@@ -25,7 +25,7 @@ from .formula import K as Ks
 from .formula import Q as Qs
 from .formula import Shape, j, k, k2, l
 from .formula import w as ws
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .smt_encoding import (
     DirectTeachers,
     Encoder,
@@ -113,7 +113,7 @@ class PowerPool(BuiltinOperator):
             return log_weight_gradient(logQ)
         return np.exp(a * (logQ - s[..., None, :])) / a
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         a = Fraction(self.params["alpha"]).limit_denominator(10**6)
         if a == 0:
             return geometric_precise(Q, w, ctx)

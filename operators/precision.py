@@ -20,7 +20,7 @@ serves three purposes:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Protocol
 
 import mpmath
 from mpmath.ctx_iv import MPIntervalContext
@@ -28,6 +28,36 @@ from mpmath.ctx_iv import MPIntervalContext
 
 class UndecidedError(ArithmeticError):
     """Interval arithmetic could not decide a comparison the computation depends on."""
+
+
+class Arithmetic(Protocol):
+    """What an operator's precise form may use: the contract of ``op.precise(P, T, w, ctx)``.
+
+    Every context provides it (mpmath, intervals, arb balls, exact sympy, dual numbers), so one
+    precise form runs in all of them.
+    """
+
+    name: str
+    """How certificates and messages name the arithmetic."""
+
+    def num(self, x: Fraction | int | str) -> Any: ...
+    def exp(self, x: Any) -> Any: ...
+    def log(self, x: Any) -> Any: ...
+    def max(self, xs: Iterable[Any]) -> Any: ...
+    def is_zero(self, x: Any) -> bool: ...
+
+
+class Context(Arithmetic, Protocol):
+    """An arithmetic that can also judge a margin: its sign (``None``: undecided) and an enclosure."""
+
+    dps: int
+    """Working precision in digits (0: exact)."""
+    certifying: bool
+    """Whether a decided sign is a certificate (balls, intervals, exact) or a confirmation (plain mpmath)."""
+
+    def sign(self, x: Any) -> int | None: ...
+    def bounds(self, x: Any) -> tuple[Any, Any]: ...
+    def to_str(self, x: Any, digits: int = 20) -> str: ...
 
 
 class HighPrecision:
@@ -57,7 +87,7 @@ class HighPrecision:
     def is_zero(self, x: Any) -> bool:
         return x == 0
 
-    def sign(self, x: Any) -> int:
+    def sign(self, x: Any) -> int | None:
         return 0 if x == 0 else (1 if x > 0 else -1)
 
     def bounds(self, x: Any) -> tuple[Any, Any]:
@@ -172,7 +202,7 @@ class Derivative:
     :class:`HighPrecision` it is a 50-digit confirmation.
     """
 
-    def __init__(self, base: HighPrecision) -> None:
+    def __init__(self, base: Context) -> None:
         self.base = base
         self.dps = base.dps
         self.certifying = base.certifying

@@ -29,7 +29,7 @@ import numpy as np
 from mtkd.errors import OperatorFailure
 
 from .builtin import BuiltinOperator
-from .precision import HighPrecision
+from .precision import Arithmetic
 
 
 class DeadlineExceeded(BaseException):
@@ -244,7 +244,7 @@ class Operator:
 
     # -- arbitrary precision -------------------------------------------------------------------
     def evaluate_precise(self, P: Sequence[Sequence[Fraction]], T: Sequence[Fraction],
-                         w: Sequence[Any], ctx: HighPrecision) -> list[Any]:
+                         w: Sequence[Any], ctx: Arithmetic) -> list[Any]:
         """``q`` in ``ctx`` arithmetic at exact rational inputs (``w`` may be pre-seeded ctx numbers)."""
         if self.precise_func is None:
             raise OperatorFailure(f"operator {self.spec!r} has no precise form")

@@ -26,7 +26,7 @@ from .builtin import BuiltinOperator
 from .formula import Q as Qs
 from .formula import Shape
 from .formula import w as ws
-from .precision import HighPrecision
+from .precision import Arithmetic
 from .temperature import log_tau
 
 
@@ -67,7 +67,7 @@ class ReweightedPool(BuiltinOperator):
         with np.errstate(divide="ignore"):
             return np.log(self.batched(np.exp(logQ), np.ones(w.shape), w))
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: HighPrecision) -> list[Any]:
+    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         # c as the exact decimal the user wrote, so interval and exact arithmetic see that value.
         lam = self._coefficients(w, ctx.num(Fraction(repr(float(self.params["c"]))))) if len(w) == 2 else w
         return [sum((lk * row[i] for row, lk in zip(Q, lam)), ctx.num(0)) for i in range(len(Q[0]))]

@@ -155,7 +155,7 @@ class RootTeachers(Teachers):
 def _rational_sphere_point(r: list[Fraction], max_den: int | None) -> list[Fraction] | None:
     """A positive rational point of the unit sphere near ``r`` (stereographic projection)."""
     t = [snap(x / (1 + r[0]), max_den) for x in r[1:]]
-    n = sum(x * x for x in t)
+    n = sum((x * x for x in t), Fraction(0))
     point = [(1 - n) / (1 + n)] + [2 * x / (1 + n) for x in t]
     return point if all(x > 0 for x in point) else None
 
@@ -289,9 +289,10 @@ def parse_weights(spec: Any) -> list[tuple[Fraction, ...]] | None:
         return None
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     v = [as_rational(x) for x in items]
-    if any(x is None or x < 0 for x in v) or sum(v) != 1:  # type: ignore[operator]
+    exact = [x for x in v if x is not None]
+    if len(exact) != len(v) or any(x < 0 for x in exact) or sum(exact) != 1:
         raise ValueError(f"weights must be exact rationals on the simplex, got {spec!r}")
-    return [tuple(v)]  # type: ignore[arg-type]
+    return [tuple(exact)]
 
 
 MAX_EXPONENT_PART = 64

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .precision import HighPrecision
+from .precision import Arithmetic
 
 
 def log_tau(P: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -43,7 +43,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
         return e / e.sum(axis=-1, keepdims=True)
 
 
-def tau_precise(row: Sequence[Any], T: Any, ctx: HighPrecision) -> list[Any]:
+def tau_precise(row: Sequence[Any], T: Any, ctx: Arithmetic) -> list[Any]:
     """``tau_T`` on one row of ``ctx`` numbers (exact zeros allowed)."""
     inv = 1 / T
     powered = [p if ctx.is_zero(p) else ctx.exp(ctx.log(p) * inv) for p in row]

@@ -26,8 +26,8 @@ from mtkd.operators import Operator, load_operator
 from mtkd.results import Verdict
 from mtkd.scope_marks import LEGEND
 from mtkd.theorems import PROPERTIES, Domain
-from mtkd.theorems.derivations import derivations
 from mtkd.theorems.agnostic import findings
+from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
 from mtkd.verify import Report, VerifyOptions, verify

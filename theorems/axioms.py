@@ -11,7 +11,7 @@ import z3
 
 from mtkd.operators import Operator
 from mtkd.operators.builtin import BuiltinOperator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 from mtkd.operators.precision_arb import derivative_context
 from mtkd.operators.smt_encoding import zval
 from mtkd.operators.smt_exact import fmt as exact_fmt
@@ -91,7 +91,7 @@ class Axiom1(Property):
         return Margins(values, np.zeros(len(values), bool), {"token": np.where(low <= off, token, -1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         q = op.evaluate_precise(x.P, x.T, x.w, ctx)
         i = witness["token"]
         if i >= 0:
@@ -229,7 +229,7 @@ class Axiom1Hull(Property):
         return Margins(values, np.zeros(len(values), bool), {"direction": c})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         Q = precise_Q(x, ctx)
         q = op.evaluate_precise(x.P, x.T, x.w, ctx)
         c = [ctx.num(v) for v in witness["direction"]]
@@ -273,7 +273,7 @@ class Axiom2(Property):
         return Margins(q.min(axis=-1), np.ones(len(q), bool), {"token": q.argmin(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         i = witness["token"]
         qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
         return PreciseMargin(qi, True, detail={f"q({i})": fmt(ctx, qi)})
@@ -398,7 +398,7 @@ class Axiom3(Property):
         return out
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         k, k2, i = witness["k"], witness["k2"], witness["token"]
         dctx = derivative_context(ctx)
         w = [dctx.seed(wj, 1 if j == k else -1 if j == k2 else 0) for j, wj in enumerate(x.w)]
@@ -515,7 +515,7 @@ class Axiom4(Property):
 
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         if witness.get("segment"):
             from mtkd.counterexamples.jumps import certify_jump
 
@@ -669,7 +669,7 @@ class Axiom5(Property):
         return Margins(best, np.zeros(N, bool), {"part": names[part], "k": wk, "token": wi})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         k, part = witness["k"], witness["part"]
         if part == "a":
             i = witness["token"]

@@ -10,7 +10,7 @@ import sympy as sp
 import z3
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 from mtkd.operators.smt_encoding import zval
 
 from . import symbols as sy
@@ -83,7 +83,7 @@ class ThmIV7(Property):
         return Margins(values, np.zeros(len(q), bool), {"log_s": a})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         logs = self._student_logs(witness, ctx)
         Q = precise_Q(x, ctx)
         q = op.evaluate_precise(x.P, x.T, x.w, ctx)
@@ -96,7 +96,7 @@ class ThmIV7(Property):
         return {"log_s": WitnessKind.PER_TOKEN} if "log_s" in witness else dict(self.witness_fields)
 
     @staticmethod
-    def _student_logs(witness: Mapping[str, Any], ctx: HighPrecision) -> list[Any]:
+    def _student_logs(witness: Mapping[str, Any], ctx: Context) -> list[Any]:
         """``log s`` from the witness: log-weights ``a`` (``s ∝ exp(a)``) or, in older files, ``s`` itself."""
         if "log_s" in witness:
             a = [ctx.num(Fraction(v)) for v in witness["log_s"]]
@@ -113,7 +113,7 @@ class ThmIV7(Property):
                 "the linear mixture of the teachers.")
 
 
-def _kl(p: list[Any], log_s: list[Any], ctx: HighPrecision) -> Any:
+def _kl(p: list[Any], log_s: list[Any], ctx: Context) -> Any:
     return sum((pi * (ctx.log(pi) - ls) for pi, ls in zip(p, log_s) if not ctx.is_zero(pi)), ctx.num(0))
 
 
@@ -149,7 +149,7 @@ class ThmIV9(Property):
         return Margins(gap.min(axis=-1), np.zeros(len(q), bool), {"token": gap.argmin(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         y = witness["token"]
         Q = precise_Q(x, ctx)
         qy = op.evaluate_precise(x.P, x.T, x.w, ctx)[y]
@@ -222,7 +222,7 @@ class PropIV11(Property):
                        {"token": i})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         i = witness["token"]
         Q = precise_Q(x, ctx)
         qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
@@ -292,7 +292,7 @@ class CorIV12(Property):
         return Margins(gap.min(axis=-1), np.zeros(N, bool), {"k": flat // V, "token": flat % V})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         k, i = witness["k"], witness["token"]
         Q = precise_Q(x, ctx)
         qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]

@@ -11,7 +11,7 @@ import z3
 
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 from mtkd.operators.smt_encoding import Weight, zval
 from mtkd.operators.smt_exact import fmt as exact_fmt
 from mtkd.operators.smt_exact import normalise, snap, to_fraction
@@ -110,7 +110,7 @@ class AssumptionL(Property):
         return Margins(-gap.max(axis=-1), np.zeros(N, bool), {"w2": w2, "lam": lam, "token": gap.argmax(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         # The largest entry absorbs the rounding, so no weight can turn negative (simplex_point).
         w2 = list(simplex_point(np.array([float(v) for v in witness["w2"]])))
         lam, i = Fraction(witness["lam"]), witness["token"]
@@ -193,7 +193,7 @@ class AssumptionLSeparable(Property):
         return out
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         if witness["part"] == "mixture":
             i = witness["token"]
             qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
@@ -253,7 +253,7 @@ class DefIV1(Property):
         return Margins(var.min(axis=-1), np.zeros(len(q), bool), {"token": var.argmin(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         i = witness["token"]
         Q = precise_Q(x, ctx)
         qi = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
@@ -329,7 +329,7 @@ class ThmIV2(Property):
         return Margins(gap, strict, {"s": s})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         s = [Fraction(v) for v in witness["s"]]
         gap = sum((wk * (1 - wk) * sk for wk, sk in zip(x.w, s)), Fraction(0))
         strict = sum(1 for wk, sk in zip(x.w, s) if wk > 0 and sk > 0) >= 2

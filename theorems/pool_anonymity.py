@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .notation import ForAll, NamedSet
@@ -50,7 +50,7 @@ class PoolAnonymity(Property):
                        {"teacher_perm": np.broadcast_to(perm, (N, K)), "token": gap.argmax(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         perm, i = witness["teacher_perm"], witness["token"]
         a = op.evaluate_precise(tuple(x.P[k] for k in perm), tuple(x.T[k] for k in perm),
                                 tuple(x.w[k] for k in perm), ctx)[i]

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .notation import ForAll, NamedSet
@@ -64,7 +64,7 @@ class PoolExternalBayesianity(Property):
         return Margins(-gap.max(axis=-1), np.zeros(N, bool), {"likelihood": lam, "token": gap.argmax(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         lam = [Fraction(v) for v in witness["likelihood"]]
         i = witness["token"]
         ones = tuple(Fraction(1) for _ in range(x.K))

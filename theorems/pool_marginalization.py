@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .derivations import Derivation
@@ -93,7 +93,7 @@ class PoolMarginalization(Property):
         return Margins(-gap.max(axis=-1), np.zeros(N, bool), {"token": np.full(N, a), "token2": np.full(N, b)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         a, b = sorted((witness["token"], witness["token2"]))
         if a == b or x.V < 3:
             return PreciseMargin(ctx.num(1), False, detail={"merged first": "-", "pooled first": "-"})

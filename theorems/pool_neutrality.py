@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .notation import ForAll, NamedSet
@@ -51,7 +51,7 @@ class PoolNeutrality(Property):
                        {"token_perm": np.broadcast_to(perm, (N, V)), "token": gap.argmax(axis=-1)})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         perm, i = witness["token_perm"], witness["token"]
         a = op.evaluate_precise(tuple(tuple(row[j] for j in perm) for row in x.P), x.T, x.w, ctx)[i]
         b = op.evaluate_precise(x.P, x.T, x.w, ctx)[perm[i]]

@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .notation import ForAll
@@ -62,7 +62,7 @@ class PoolUnanimity(Property):
         return Margins(best, np.zeros(N, bool), {"k": wk, "token": wi})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         k, i = witness["k"], witness["token"]
         q = op.evaluate_precise(tuple(x.P[k] for _ in range(x.K)), tuple(Fraction(1) for _ in range(x.K)), x.w, ctx)
         p = ctx.num(x.P[k][i])

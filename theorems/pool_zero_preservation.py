@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 
 from . import symbols as sy
 from .notation import ForAll
@@ -64,7 +64,7 @@ class PoolZeroPreservation(Property):
         return Margins(np.where(ok, -mass, np.inf), np.zeros(len(q), bool), {"token": token})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         i = witness["token"]
         rows = []
         for row in x.P:

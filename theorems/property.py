@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import HighPrecision
+from mtkd.operators.precision import Context
 from mtkd.operators.temperature import tau, tau_precise
 
 from .parts import Absent, Axis, Role, SmtPart, SymbolicProof, WitnessField
@@ -54,7 +54,7 @@ class Batch:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return self.P.shape  # type: ignore[return-value]
+        return self.P.shape
 
     def Q(self) -> np.ndarray:
         return tau(self.P, self.T)
@@ -241,7 +241,7 @@ class Property(ABC):
 
     @abstractmethod
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
-                       ctx: HighPrecision) -> PreciseMargin:
+                       ctx: Context) -> PreciseMargin:
         """The margin at an exact input and witness, in ``ctx`` arithmetic."""
 
     def evidence(self, op: Operator, seed: int) -> str | None:
@@ -259,11 +259,11 @@ class Property(ABC):
 
 # ---- helpers shared by the property modules --------------------------------------------------
 
-def precise_Q(x: ExactPoint, ctx: HighPrecision) -> list[list[Any]]:
+def precise_Q(x: ExactPoint, ctx: Context) -> list[list[Any]]:
     return [tau_precise([ctx.num(p) for p in row], ctx.num(t), ctx) for row, t in zip(x.P, x.T)]
 
 
-def fmt(ctx: HighPrecision, v: Any) -> str:
+def fmt(ctx: Context, v: Any) -> str:
     """A readable value for explanations: the midpoint of an enclosure (the margin keeps the bounds)."""
     lo, hi = ctx.bounds(v)
     return mpmath.nstr((lo + hi) / 2, 12)

@@ -216,9 +216,9 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
             failed[size] = "; ".join(reasons) or "no stage decided"
     seconds = time.perf_counter() - start
     if not proved:
-        reasons = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
+        why = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
         return Result(prop_id, Verdict.UNKNOWN, method=METHOD, scope="nothing proved",
-                      message=f"z3 gave up: {reasons}", seconds=seconds, extra={"queries": queries})
+                      message=f"z3 gave up: {why}", seconds=seconds, extra={"queries": queries})
     scope = _scope(enc, part, proved, sizes, notes)
     message = f"z3 unsat at all {len(proved)} sizes" if not failed else (
         f"proved only at {len(proved)} of {len(sizes)} sizes; not proved: "
