@@ -23,6 +23,7 @@ from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
 from mtkd.verify import Report, VerifyOptions, verify
 
+from .corpus_dirs import project_dir
 from .engines import Engine
 
 err = Console(stderr=True)
@@ -185,7 +186,8 @@ DOMAIN_OPTION = click.option(
               help="Processes for the search; the report is the same for any value.")
 @click.option("--save", is_flag=True, help="Save every certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
-              help="Corpus directory to replay first and --save into (default: the committed corpus).")
+              help="Project corpus to replay first and --save into (default: $MTKD_CORPUS or ./.mtkd/corpus); "
+                   "the packaged corpus of the built-ins is replayed after it.")
 @click.option("--no-corpus", is_flag=True, help="Do not replay saved counterexamples first.")
 @DOMAIN_OPTION
 @plugin_options
@@ -214,8 +216,7 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
 def _save(op: Operator, report: Report, seed: int, corpus_dir: str) -> None:
     for r in report.results:
         if r.counterexample is not None and r.certified and r.method != "corpus replay":
-            path = corpus.save(op, get_property(r.property), r.counterexample, seed,
-                               Path(corpus_dir) if corpus_dir else corpus.DEFAULT_DIR)
+            path = corpus.save(op, get_property(r.property), r.counterexample, seed, project_dir(corpus_dir))
             err.print(f"saved {path}", highlight=False)
 
 
@@ -268,7 +269,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True)
 @click.option("--save", is_flag=True, help="Save the certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
-              help="Corpus directory for --save (default: the committed corpus).")
+              help="Project corpus for --save (default: $MTKD_CORPUS or ./.mtkd/corpus).")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
 @DOMAIN_OPTION
 @plugin_options
@@ -301,7 +302,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
                     {"budget": budget, "max_inputs": max_inputs, "engine": "search", "domain": domain,
                      "sizes": [list(s) for s in sizes] if k or v else "default"})
     if save and result.counterexample is not None and result.certified:
-        path = corpus.save(op, prop, result.counterexample, seed, Path(corpus_dir) if corpus_dir else corpus.DEFAULT_DIR)
+        path = corpus.save(op, prop, result.counterexample, seed, project_dir(corpus_dir))
         err.print(f"saved {path}", highlight=False)
     if fmt == Format.JSON.value:
         out = report.to_json()

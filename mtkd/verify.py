@@ -9,16 +9,16 @@ import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import partial
-from pathlib import Path
 from typing import Any, Callable
 
 from mtkd.counterexamples import SearchConfig
-from mtkd.counterexamples.corpus import DEFAULT_DIR, entries_for, replay_entry
+from mtkd.counterexamples.corpus import entries_for, replay_entry
 from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
 from mtkd.theorems import Domain, Property, resolve, unstated_reason
 
+from .corpus_dirs import replay_dirs
 from .engines import Backend, Engine, search_backend, smt_backend, symbolic_backend
 from .policy import Evidence, ProverNote, decide, sentences
 
@@ -47,8 +47,8 @@ class VerifyOptions:
     workers: int = 1
     """Processes for the search streams; the report does not depend on it."""
     corpus: str | None = ""
-    """Directory of saved counterexamples replayed before anything else ("": the committed corpus,
-    None: do not replay)."""
+    """Project corpus replayed before anything else, then the packaged one ("": ``.mtkd/corpus`` or
+    ``$MTKD_CORPUS``, see :mod:`mtkd.corpus_dirs`; None: do not replay)."""
     domain: Domain = Domain.OPEN
     """Open (every teacher entry > 0) or closed (zeros allowed); see :mod:`mtkd.theorems.domain`."""
 
@@ -64,6 +64,13 @@ class Report:
     results: tuple[Result, ...]
     alarms: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+
+    def result(self, property_id: str) -> Result:
+        """The result for ``property_id`` (``KeyError`` naming the checked ids if it was not checked)."""
+        for r in self.results:
+            if r.property == property_id:
+                return r
+        raise KeyError(f"{property_id!r} was not checked; this report has {', '.join(r.property for r in self.results)}")
 
     @property
     def exit_code(self) -> int:
@@ -170,10 +177,12 @@ def replay_corpus(op: Operator, prop: Property, directory: str = "",
                   domain: Domain = Domain.OPEN) -> Result | None:
     """A refutation from a saved counterexample of ``(op, prop)`` in ``domain`` that still certifies, if any.
 
+    ``directory`` is the project corpus (see :mod:`mtkd.corpus_dirs`); the packaged one is read after it.
+
     A saved point with a zero in ``P`` refutes only on the closed domain; an all-positive one on
     both (the open domain is part of the closed one).
     """
-    for path, entry in entries_for(op.spec, Path(directory) if directory else DEFAULT_DIR):
+    for path, entry in (pe for d in replay_dirs(directory) for pe in entries_for(op.spec, d)):
         point = [[Fraction(v) for v in row] for row in entry.counterexample.P]
         if entry.property != prop.id or not domain.admits(point):
             continue
