@@ -17,7 +17,7 @@ from mtkd import plugins
 from mtkd.counterexamples import SearchConfig, corpus, search_property
 from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd.errors import MtkdError
-from mtkd.format import Format, dumps, render
+from mtkd.format import Format
 from mtkd.operators import BUILTINS, Operator, load_operator
 from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
@@ -25,6 +25,7 @@ from mtkd.verify import Report, VerifyOptions, verify
 
 from .corpus_dirs import project_dir
 from .engines import Engine
+from .output import emit, output_options
 
 err = Console(stderr=True)
 
@@ -181,7 +182,7 @@ DOMAIN_OPTION = click.option(
 @click.option("--max-v", type=click.IntRange(2, 12), default=4, show_default=True, help="SMT scope: tokens.")
 @click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True,
               help="Seconds one operator call may take before it counts as hung.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
+@output_options
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Processes for the search; the report is the same for any value.")
 @click.option("--save", is_flag=True, help="Save every certified counterexample to the corpus.")
@@ -193,8 +194,8 @@ DOMAIN_OPTION = click.option(
 @plugin_options
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
-               engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, workers: int, save: bool,
-               corpus_dir: str, no_corpus: bool, domain: str) -> None:
+               engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, details: bool, html: Path | None,
+               workers: int, save: bool, corpus_dir: str, no_corpus: bool, domain: str) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
     op = load_operator(operator, time_limit=call_timeout)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
@@ -209,7 +210,7 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
         report = verify(op, options)
     if save:
         _save(op, report, seed, corpus_dir)
-    click.echo(render(report, Format(fmt)))
+    emit(report, op, fmt, details, html)
     sys.exit(report.exit_code)
 
 
@@ -270,13 +271,13 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--save", is_flag=True, help="Save the certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Project corpus for --save (default: $MTKD_CORPUS or ./.mtkd/corpus).")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text", show_default=True)
+@output_options
 @DOMAIN_OPTION
 @plugin_options
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
                v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str,
-               domain: str) -> None:
+               details: bool, html: Path | None, domain: str) -> None:
     """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
@@ -304,12 +305,8 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
     if save and result.counterexample is not None and result.certified:
         path = corpus.save(op, prop, result.counterexample, seed, project_dir(corpus_dir))
         err.print(f"saved {path}", highlight=False)
-    if fmt == Format.JSON.value:
-        out = report.to_json()
-        out["time_to_first_certified"] = result.extra.get("time_to_first_certified")
-        click.echo(dumps(out))
-    else:
-        click.echo(render(report, Format(fmt)))
+    emit(report, op, fmt, details, html, title=f"mtkd search {op.spec} {prop.id}",
+         extra_json={"time_to_first_certified": result.extra.get("time_to_first_certified")})
     sys.exit(report.exit_code)
 
 

@@ -84,7 +84,7 @@ def counterexample_block(cx: Counterexample, indent: str = "  ") -> str:
     if cx.witness:
         lines.append(f"{indent}witness: {witness_words(dict(cx.witness))}")
     status = "certified" if cx.certified else "not certified"
-    lines.append(f"{indent}{status}: {readable_intervals(cx.certificate) or cx.precision}")
+    lines.append(wrap(f"{status}: {readable_intervals(cx.certificate) or cx.precision}", indent))
     return "\n".join(lines)
 
 
@@ -101,7 +101,8 @@ def plain_words(operator: str, result: Result, expected: str = "", certified: bo
     from mtkd.theorems import get_property
 
     prop = get_property(result.property)
-    head = f"{operator} {'does not ' + expected + ' ' if expected else ''}{prop.id} ({prop.title})"
+    head = (f"{operator} does not {expected} {prop.id} ({prop.title})" if expected
+            else f"{operator} / {prop.id} ({prop.title})")
     if expected == "violate" and result.verdict is Verdict.REFUTED and certified and not result.certified:
         head = f"{operator}: {prop.id} is refuted only by uncertified (float64) evidence, and certified=True was asked"
     lines = [wrap(f"{head}: verdict {result.verdict.value}" + (" (certified)" if result.certified else "") + ".")]

@@ -17,13 +17,15 @@ from mtkd.theorems import PROPERTIES
 MTKD = str(Path(sys.executable).with_name("mtkd"))
 
 TOP_KEYS = {"operator", "seed", "results"}
-TOP_EXTRA_KEYS = {"capabilities", "limitations", "alarms", "options"}
+TOP_EXTRA_KEYS = {"capabilities", "limitations", "alarms", "options", "provenance"}
 RESULT_KEYS = {"property", "verdict", "certified", "method", "scope", "counterexample", "message"}
 RESULT_EXTRA_KEYS = {"seconds", "extra"}
 CX_KEYS = {"P", "T", "w", "witness", "margin", "precision"}
 CX_EXTRA_KEYS = {"certified", "certificate", "explanation"}
 VERDICTS = {"proved", "refuted", "not-refuted", "unknown", "error"}
 TIMING = {"seconds", "time_to_first", "time_to_first_certified"}
+PROVENANCE = "provenance"
+"""Date, commit and command line: kept apart from the results and excluded from determinism checks."""
 
 # Few inputs per property (most refutations of geometric come early); no corpus replay, so that
 # the search itself, and its seed, produce every counterexample.
@@ -47,7 +49,7 @@ WALL_CLOCK = re.compile(r"in \d+\.\d+ s\b")
 def _strip_timing(obj: Any) -> Any:
     """Drop the timing fields; wall-clock figures inside messages become ``in <t> s`` (see below)."""
     if isinstance(obj, dict):
-        return {k: _strip_timing(v) for k, v in obj.items() if k not in TIMING}
+        return {k: _strip_timing(v) for k, v in obj.items() if k not in TIMING and k != PROVENANCE}
     if isinstance(obj, list):
         return [_strip_timing(v) for v in obj]
     if isinstance(obj, str):
@@ -59,6 +61,8 @@ def test_top_level_and_result_keys(geometric_seed0: tuple[int, dict[str, Any]]) 
     _, report = geometric_seed0
     assert set(report) == TOP_KEYS | TOP_EXTRA_KEYS
     assert report["operator"] == "geometric" and report["seed"] == 0
+    assert {"tool_version", "git_commit", "python", "numpy", "sympy", "mpmath", "z3", "date",
+            "command"} == set(report["provenance"]) and "verify geometric" in report["provenance"]["command"]
     assert report["options"]["engine"] == "search" and report["options"]["max_inputs"] == 800
     assert [r["property"] for r in report["results"]] == list(PROPERTIES)
     for r in report["results"]:
