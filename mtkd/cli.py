@@ -227,17 +227,20 @@ main.add_command(verify_cmd, "verify")
 
 @main.command("report")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
-              help="Directory for conformance.md and conformance.json.")
+              help="Directory for conformance.md/.json, errata.md/.tex and statements.tex.")
 @click.option("--operator", "operators", multiple=True, help="Operators to include (default: the built-ins).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--budget", type=SECONDS, default=120.0, show_default=True,
               help="Search seconds per operator: a safety cap; the --max-inputs quota decides the work.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
+@click.option("--html", "html", is_flag=True,
+              help="Also write conformance.html: one self-contained page, heat map and a figure per refutation.")
 @plugin_options
 @_guard
-def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str) -> None:
-    """Conformance matrix of every built-in operator (or the given ones), written to OUT.
+def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str,
+               html: bool) -> None:
+    """Conformance matrix, errata of the paper (errata.md, errata.tex) and statements, written to OUT.
 
     Operators registered by plug-ins (entry points, --operator-module) are included by default.
     """
@@ -248,7 +251,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
     err.print(f"mtkd report: {len(specs)} operators, seed {seed}, engine {engine}")
     with err.status("") as status:
         data = build(tuple(specs), options, lambda spec: status.update(f"verifying {spec}"))
-    for path in write(data, out):
+    for path in write(data, out, html=html):
         click.echo(f"wrote {path}")
     for r in data["reports"]:
         for alarm in r.alarms:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from mtkd.format import certified_mark, markdown, summary
+from mtkd.format import certified_mark, markdown
 from mtkd.operators import Operator, load_operator
 from mtkd.results import Verdict
 from mtkd.scope_marks import LEGEND
@@ -30,7 +30,9 @@ from mtkd.theorems.agnostic import findings
 from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
+from mtkd.provenance import Provenance, collect
 from mtkd.verify import Report, VerifyOptions, verify
+from mtkd.wording import WIDTH, counterexample_block, readable_intervals
 
 DEFAULT_OPERATORS: tuple[str, ...] = (
     "linear", "geometric", "power:alpha=-1", "power:alpha=0.5", "power:alpha=2", "entropic:beta=0.5", "max",
@@ -48,18 +50,25 @@ GLYPH = {
 }
 
 
-def closed_errors(reports: list[Report]) -> list[tuple[str, list[str], str]]:
-    """Per operator with ``error`` verdicts: the operator, those property ids and the first message.
+def closed_errors(reports: list[Report]) -> list[dict[str, Any]]:
+    """Errors on the closed domain, grouped by their shared explanation (said once per group).
 
     An operator undefined on part of the closed domain errs on nearly every property at similar
-    inputs; one message per operator keeps the report readable (each result keeps its own).
+    inputs: each operator is listed once with its properties and first input; the operator's
+    ``undefined_note`` (the same paragraph for geometric, power and entropic pooling) is printed
+    once for all the operators that share it.
     """
-    out = []
+    groups: dict[str, list[tuple[str, list[str], str]]] = {}
     for r in reports:
         errs = [x for x in r.results if x.verdict is Verdict.ERROR]
-        if errs:
-            out.append((r.operator, [x.property for x in errs], errs[0].message))
-    return out
+        if not errs:
+            continue
+        note = load_operator(r.operator).undefined_note
+        message = errs[0].message.replace(note, " ") if note else errs[0].message
+        message = " ".join(message.split(" Provers:")[0].split())  # the intro says the provers are not used
+        generic = note.replace(f"'{r.operator}'", "this operator")
+        groups.setdefault(generic, []).append((r.operator, [x.property for x in errs], message))
+    return [{"note": note, "operators": ops} for note, ops in groups.items()]
 
 
 def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = VerifyOptions(),
@@ -100,25 +109,78 @@ def _derivations(ops: list[Operator]) -> list[tuple[str, Any]]:
     return out
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any], provenance_lines: list[str] | None = None) -> str:
     env = Environment(loader=PackageLoader("mtkd.reports", "templates"), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(markdown=markdown, summary=summary, certified=certified_mark)
+    env.filters.update(markdown=markdown, certified=certified_mark, intervals=readable_intervals,
+                       cx_block=counterexample_block, wrap_code=_wrap_code,
+                       wrap=lambda text, indent="", first=None: _wrap(text, indent, first))
     return env.get_template("conformance.md.j2").render(
         properties=list(PROPERTIES.values()), glyph=GLYPH, Verdict=Verdict, statement=render_statement,
-        legend=LEGEND, **data)
+        legend=LEGEND, provenance_lines=provenance_lines or [], **data)
 
 
-def write(data: dict[str, Any], out: Path) -> list[Path]:
+def _wrap(text: str, indent: str, first: str | None) -> str:
+    """Prose wrapped to the report width; ``first`` is the first line's indent (default ``indent``)."""
+    import textwrap
+
+    return textwrap.fill(" ".join(readable_intervals(text).split()), width=WIDTH,
+                         initial_indent=indent if first is None else first, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _wrap_code(text: str) -> str:
+    """A rendered statement in a code block, its long lines broken at spaces (continuations indented)."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width=WIDTH, subsequent_indent="    ", break_long_words=False,
+                                    break_on_hyphens=False, drop_whitespace=False).rstrip()
+                     if len(line) > WIDTH else line for line in text.splitlines())
+
+
+def statements_tex() -> str:
+    """Every statement's LaTeX form (from its sympy statement), one ``equation*`` each."""
+    out = ["% Statements checked by mtkd-verify, rendered from their sympy form (needs amsmath)."]
+    for p in PROPERTIES.values():
+        out += [f"% {p.id}: {p.title} ({p.reference})", "\\begin{equation*}", render_statement(p.id, "latex"),
+                "\\end{equation*}"]
+    return "\n".join(out) + "\n"
+
+
+def write(data: dict[str, Any], out: Path, provenance: Provenance | None = None, html: bool = False,
+          lead: tuple[str, ...] = ()) -> list[Path]:
+    """Write conformance.md/.json, errata.md/.tex, statements.tex (and conformance.html) into ``out``."""
+    from . import errata as errata_mod
+
+    provenance = provenance or collect()
+    lines = provenance.lines() + [f"run time: {data['seconds']:.0f} s"]
     out.mkdir(parents=True, exist_ok=True)
-    md = out / "conformance.md"
-    md.write_text(render(data), encoding="utf-8")
-    js = out / "conformance.json"
-    js.write_text(json.dumps({
+    paths = []
+
+    def put(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+
+    put("conformance.md", render(data, lines))
+    put("conformance.json", json.dumps({
         "seed": data["options"].seed,
         "operators": [r.to_json() for r in data["reports"]],
         "closed_domain": [r.to_json() for r in data["closed"]],
         "family": [{"property": f.id, "verdict": f.verdict.value, "message": f.message} for f in data["family"]],
         "operator_agnostic_claim": data.get("agnostic", []),
-    }, indent=2), encoding="utf-8")
-    return [md, js]
+        "provenance": provenance.to_json(),
+    }, indent=2) + "\n")
+    # Findings that refute a Sec. IV claim outright (a conforming operator violating it) lead the errata.
+    errata = errata_mod.build(data["reports"], data["family"], (*data.get("agnostic", []), *lead))
+    put("errata.md", errata_mod.markdown(errata, lines, data["options"].seed))
+    put("errata.tex", errata_mod.latex(errata, data["options"].seed))
+    put("statements.tex", statements_tex())
+    if html:
+        from .html import Matrix, render_html
+
+        matrices = [Matrix("Verdict matrix (open domain)", data["reports"]),
+                    Matrix("Closed domain (zeros allowed; search only)", data["closed"])]
+        put("conformance.html", render_html(matrices, provenance, title="mtkd-verify conformance report",
+                                            errata=errata["rows"]))
+    return paths
