@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from mtkd.results import Counterexample, Result, Verdict
-from mtkd.theorems import AXIOMS, PROPERTIES, Kind, get_property
+from mtkd.theorems import AXIOMS, FAMILY, PROPERTIES, get_property
 from mtkd.verify import Report
 from mtkd.wording import counterexample_block, readable_intervals, wrap
 
@@ -106,7 +106,7 @@ def property_row(pid: str, reports: Sequence[Report]) -> Row:
     best = smallest(pairs)
     conforming = set(_conforming(reports))
     notes = []
-    if prop.kind is not Kind.AXIOM and best is not None:
+    if pid not in AXIOMS and best is not None:
         against = sorted({op for op, r in pairs if r.verdict is Verdict.REFUTED} & conforming)
         notes.append(
             f"Refuted for operators that conform to Axioms 1-5 (within the evidence): {', '.join(against)}."
@@ -138,14 +138,17 @@ def family_rows(reports: Sequence[Report], family: Sequence[Any]) -> list[Row]:
 
 
 def get_property_wording(fid: str) -> str:
-    from mtkd.theorems import FAMILY_IDS
+    return FAMILY[fid].summary if fid in FAMILY else ""
 
-    return FAMILY_IDS.get(fid, "")
+
+def paper_properties() -> list[str]:
+    """The catalogue's statements of the paper (``pool-*`` are classical pooling properties, beyond it)."""
+    return [pid for pid in PROPERTIES if not pid.startswith("pool-")]
 
 
 def build(reports: Sequence[Report], family: Sequence[Any], lead: Sequence[str] = ()) -> dict[str, Any]:
     """The errata rows: every paper property of the catalogue, the family theorems and the family claims."""
-    paper = [pid for pid, p in PROPERTIES.items() if p.kind is not Kind.FAMILY and not pid.startswith("pool-")]
+    paper = paper_properties()
     rows = [property_row(pid, reports) for pid in paper] + family_rows(reports, family)
     return {"rows": rows, "lead": list(lead), "operators": [r.operator for r in reports],
             "conforming": _conforming(reports)}
