@@ -21,6 +21,10 @@ class PluginError(MtkdError):
     """A plug-in (entry point or ``--property-module`` file) could not be loaded or registered."""
 
 
+class InvalidOptionError(MtkdError):
+    """An option value passed to the Python API (``mtkd.verify``) is out of range."""
+
+
 class OperatorFailure(Exception):
     """The operator under test misbehaved at a concrete input (raised, hung, NaN, wrong shape).
 
