@@ -64,9 +64,16 @@ def test_assert_violates_fails_on_a_proved_property() -> None:
         mtkd.assert_violates("linear", "axiom3", max_inputs=60)
 
 
-def test_assert_violates_can_require_a_certificate() -> None:
+def test_assert_violates_can_require_a_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mtkd.api
+
+    cx = mtkd.Counterexample((("0.4", "0.6"), ("0.5", "0.5")), ("1", "1"), ("0.5", "0.5"),
+                             {"k": 0, "k2": 1, "token": 0}, "-0.1", "float64", False, "float64 only", "fails")
+    float_only = mtkd.Report("f", 0, (), (), (mtkd.Result("axiom3", mtkd.Verdict.REFUTED, counterexample=cx),))
+    monkeypatch.setattr(mtkd.api, "verify", lambda *a, **k: float_only)
+    assert mtkd.assert_violates("linear", "axiom3") == cx
     with pytest.raises(AssertionError, match="only by uncertified"):
-        mtkd.assert_violates(geometric_like, "axiom3", max_inputs=1500, certified=True)
+        mtkd.assert_violates("linear", "axiom3", certified=True)
 
 
 def test_same_verdict_and_counterexample_for_any_number_of_workers() -> None:
