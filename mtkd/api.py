@@ -31,7 +31,6 @@ from mtkd.verify import verify as _verify
 from .engines import Engine
 from .wording import plain_words
 
-
 PASSING = (Verdict.PROVED, Verdict.NOT_REFUTED)
 """Verdicts that let ``assert_satisfies`` pass: proved, or searched without a counterexample."""
 

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from mtkd.format import certified_mark, markdown
 from mtkd.operators import Operator, load_operator
+from mtkd.provenance import Provenance, collect
 from mtkd.results import Verdict
 from mtkd.scope_marks import LEGEND
 from mtkd.theorems import PROPERTIES, Domain
@@ -30,7 +31,6 @@ from mtkd.theorems.agnostic import findings
 from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
-from mtkd.provenance import Provenance, collect
 from mtkd.verify import Report, VerifyOptions, verify
 from mtkd.wording import WIDTH, counterexample_block, readable_intervals
 

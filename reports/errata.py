@@ -168,13 +168,15 @@ def markdown(errata: dict[str, Any], provenance_lines: Sequence[str], seed: int)
         out += [wrap(f"**Finding.** {finding}"), ""]
     out += ["| claim | verdict | smallest counterexample |", "|---|---|---|"]
     for row in rows:
-        cx = f"`{row.operator}`, K={row.counterexample.K}, V={row.counterexample.V}" if row.counterexample else "none"
-        out.append(f"| [`{row.id}`](#{_anchor(row.id)}) {row.claim} | **{row.verdict}** | {cx} |")
+        where = (f"`{row.operator}`, K={row.counterexample.K}, V={row.counterexample.V}" if row.counterexample
+                 else "none")
+        out.append(f"| [`{row.id}`](#{_anchor(row.id)}) {row.claim} | **{row.verdict}** | {where} |")
     out.append("")
     for row in rows:
         out += [f"## `{row.id}`", "", wrap(f"Claim: {row.claim}."), "", wrap(f"Reading checked: {row.reading}"), "",
                 wrap(f"Verdict: **{row.verdict}**. {row.detail}.".replace("..", "."))]
-        out += [""] + [wrap(n) for n in row.notes] if row.notes else []
+        if row.notes:
+            out += ["", *(wrap(n) for n in row.notes)]
         if row.counterexample is not None:
             cx = row.counterexample
             out += ["", wrap(f"Smallest counterexample ({row.operator}, K={cx.K}, V={cx.V}): "
