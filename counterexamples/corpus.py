@@ -16,21 +16,25 @@ mtkd.errors.CorruptCounterexampleError: Counterexample file ... lacks the field 
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import json
+import os
 import re
+import stat
+import tempfile
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from mtkd.errors import CorruptCounterexampleError, MtkdError
+from mtkd.errors import CorpusWriteError, CorruptCounterexampleError, MtkdError
 from mtkd.operators import Operator, load_operator
 from mtkd.results import Counterexample
 from mtkd.theorems import Domain, ExactPoint, Property, WitnessKind, get_property
 
 from .certify import check_exact
-from .search import margin_value
 
 DEFAULT_DIR = Path(__file__).parent / "corpus"
 FORMAT = 1
@@ -77,20 +81,95 @@ def save(op: Operator, prop: Property, cx: Counterexample, seed: int | None,
         name = name.removesuffix(".json") + "__closed.json"
     path = directory / name
     entry = Entry(op.spec, prop.id, cx, seed, tool_version())
-    path.write_text(json.dumps(entry.to_json(), indent=2) + "\n")
+    write_atomically(path, json.dumps(entry.to_json(), indent=2) + "\n")
     return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once: readers see the old file or the new one, never a part.
+
+    The text goes to a uniquely named temporary file in the same directory (so that the rename
+    stays on one file system), is flushed to disk, then renamed over ``path``; concurrent writers
+    each rename a complete file and the last one wins. On failure (full disk, no permission) the
+    temporary file is removed and :class:`CorpusWriteError` says what happened; ``path`` is
+    untouched (never left empty).
+    """
+    data = text.encode("utf-8")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CorpusWriteError(
+            f"Cannot write the counterexample file {str(path)!r}: {exc.strerror or exc} (creating a temporary file in "
+            f"{str(path.parent)!r}). Choose a writable directory with --corpus.") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        hint = " The disk is full: free some space and save again." if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        raise CorpusWriteError(
+            f"Cannot write the counterexample file {str(path)!r}: {exc.strerror or exc}.{hint} The file was not "
+            "changed.") from None
+
+
+MAX_FILE_BYTES = 16 * 2**20
+"""Largest corpus file read (a saved V = 1000 counterexample is ~100 kB)."""
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, refusing anything that is not a small regular UTF-8 file (FIFOs are never opened)."""
+    where = f"Counterexample file {str(path)!r}"
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise CorruptCounterexampleError(f"{where} cannot be read: {getattr(exc, 'strerror', None) or exc}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CorruptCounterexampleError(f"{where} is not a regular file (a FIFO, device or directory); it is not "
+                                         "read. Remove it from the corpus directory.")
+    if info.st_size > MAX_FILE_BYTES:
+        raise CorruptCounterexampleError(f"{where} is {info.st_size} bytes, more than the {MAX_FILE_BYTES} a "
+                                         "counterexample file may have; it is not read.")
+    try:
+        # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening still returns.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise CorruptCounterexampleError(f"{where} is not a regular file; it is not read.")
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CorruptCounterexampleError(f"{where} cannot be read: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CorruptCounterexampleError(f"{where} is larger than {MAX_FILE_BYTES} bytes; it is not read.")
+    if not raw.strip():
+        raise CorruptCounterexampleError(f"{where} is empty. Restore it from version control or re-create it with "
+                                         "'mtkd search ... --save'.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptCounterexampleError(f"{where} is not UTF-8 text (byte {exc.start}: {exc.reason}). Restore it "
+                                         "from version control or re-create it with 'mtkd search ... --save'.") from None
 
 
 def load_entry(path: Path) -> Entry:
     """Parse a corpus file; every missing or mistyped field is a :class:`CorruptCounterexampleError`."""
+    text = _read_text(Path(path))
     try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise CorruptCounterexampleError(f"Counterexample file {str(path)!r} cannot be read: {exc.strerror}.") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CorruptCounterexampleError(
             f"Counterexample file {str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
             f"{exc.colno}). Restore it from version control or re-create it with 'mtkd search ... --save'.") from None
+    except RecursionError:
+        raise CorruptCounterexampleError(
+            f"Counterexample file {str(path)!r} nests JSON too deeply to be a counterexample file; it is not "
+            "read.") from None
     if not isinstance(data, dict):
         raise CorruptCounterexampleError(f"Counterexample file {str(path)!r} holds a {type(data).__name__}, "
                                          "not a JSON object.")
@@ -259,7 +338,8 @@ def replay_entry(entry: Entry, op: Operator | None = None, path: Path = Path("-"
     if prop.open_only and any(v == 0 for row in x.P for v in row):
         return Replay(path, False, f"{prop.id} is stated on the open domain but P has a zero entry", entry)
     try:
-        outcome = check_exact(op, prop, x, cx.witness, margin_value(cx))
+        # No float margin from the file: a float-only entry is recomputed from the operator, not trusted.
+        outcome = check_exact(op, prop, x, cx.witness, None)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise CorruptCounterexampleError(
             f"Counterexample file {str(path)!r}: field 'witness' does not fit property {prop.id} "
@@ -284,13 +364,23 @@ def replay(path: Path) -> Replay:
         raise type(exc)(f"Counterexample file {str(path)!r}: {exc}") from None
 
 
+class CorpusFileSkipped(UserWarning):
+    """A corpus file could not be used by ``mtkd verify`` (``mtkd replay`` reports it as a failure)."""
+
+
 def entries_for(spec: str, directory: Path = DEFAULT_DIR) -> list[tuple[Path, Entry]]:
-    """Readable corpus entries saved for operator ``spec`` (unreadable files are skipped here)."""
+    """Readable corpus entries saved for operator ``spec``; unreadable files are skipped with a warning."""
     out = []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+    try:
+        paths = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    except OSError as exc:
+        warnings.warn(CorpusFileSkipped(f"corpus directory {str(directory)!r} cannot be listed: {exc}"), stacklevel=2)
+        return []
+    for path in paths:
         try:
             entry = load_entry(path)
-        except CorruptCounterexampleError:
+        except CorruptCounterexampleError as exc:
+            warnings.warn(CorpusFileSkipped(f"skipped: {exc}"), stacklevel=2)
             continue
         if entry.operator == spec:
             out.append((path, entry))

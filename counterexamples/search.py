@@ -269,6 +269,8 @@ def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, ind
 def _run_streams(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
                  progress: ProgressFn | None,
                  batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
+    if config.workers > 1 and plan.streams > 1 and getattr(op, "sandboxed", False):
+        return _run_threads(op, prop, config, plan, start, progress, batches)
     if config.workers > 1 and plan.streams > 1 and batches is None and _picklable(op, prop):
         return _run_parallel(op, prop, config, plan, start, progress)
     return _run_round_robin(op, prop, config, plan, start, progress, batches)
@@ -374,6 +376,41 @@ def _run_parallel(op: Operator, prop: Property, config: SearchConfig, plan: _Pla
                 continue
             steps[i], best = n, min(best, margin)
             progress(sum(plan.inputs_after(n) for n in steps), best)  # type: ignore[misc]
+        return [f.result() for f in futures]
+
+
+def _run_threads(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
+                 progress: ProgressFn | None,
+                 batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
+    """Streams side by side in threads, for an operator whose code runs in worker processes.
+
+    The user's code is in the workers (one per stream, kept across properties), so threads run
+    in parallel where it matters and no process is forked or started per search.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    lanes = min(config.workers, plan.streams)
+    events: queue.Queue[tuple[int, int, float]] = queue.Queue()
+    steps = [0] * plan.streams
+    best = np.inf
+
+    def run(i: int) -> StreamEnd:
+        for step, (margin, done) in enumerate(_stream(op.replica(i % lanes), prop, config, plan, i, start, batches)):
+            events.put((i, step + 1, margin))
+            if done is not None:
+                return done
+        raise AssertionError("a stream always ends with a record")
+
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="mtkd-stream") as pool:
+        futures = [pool.submit(run, i) for i in range(plan.streams)]
+        while not all(f.done() for f in futures):
+            try:
+                i, n, margin = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            steps[i], best = n, min(best, margin)
+            if progress is not None:
+                progress(sum(steps) * plan.step_inputs, best)
         return [f.result() for f in futures]
 
 

@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,12 +17,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from mtkd import plugins
 from mtkd.counterexamples import SearchConfig, corpus, search_property
 from mtkd.counterexamples.generators import DEFAULT_SIZES
-from mtkd.errors import MtkdError
+from mtkd.errors import InvalidOptionError, MtkdError, OperatorFailure
 from mtkd.format import Format
 from mtkd.operators import BUILTINS, Operator, load_operator
 from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
+from mtkd.operators.loader import IMPORT_SECONDS
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
-from mtkd.verify import Report, VerifyOptions, verify
+from mtkd.budget import BudgetExhausted
+from mtkd.budget import wall as budget_wall
+from mtkd.verify import Report, VerifyOptions, out_of_budget, verify
 
 from .corpus_dirs import project_dir
 from .engines import Engine
@@ -43,19 +47,25 @@ class PositiveSeconds(click.ParamType):
     >>> PositiveSeconds().convert("nan", None, None)
     Traceback (most recent call last):
     ...
-    click.exceptions.BadParameter: nan is not in the range x>0 (finite): valid range 0 < x < inf seconds (nan and inf are not allowed), e.g. 5 or 0.5.
+    click.exceptions.BadParameter: nan is not in the range x>0 (finite, at most 1e+06): valid range 0 < x <= 1e+06 seconds (nan and inf are not allowed), e.g. 5 or 0.5.
+    >>> PositiveSeconds().convert("1e300", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 1e+300 is not in the range x>0 (finite, at most 1e+06): valid range 0 < x <= 1e+06 seconds (nan and inf are not allowed), e.g. 5 or 0.5.
     """
 
     name = "seconds"
-    valid = "valid range 0 < x < inf seconds (nan and inf are not allowed), e.g. 5 or 0.5."
+    MAXIMUM = 1e6
+    """About 11.6 days: anything longer is a typo, and would overflow the timers it feeds."""
+    valid = f"valid range 0 < x <= {MAXIMUM:g} seconds (nan and inf are not allowed), e.g. 5 or 0.5."
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
             x = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.fail(f"{value!r} is not a number: {self.valid}", param, ctx)
-        if not (math.isfinite(x) and x > 0):
-            self.fail(f"{x} is not in the range x>0 (finite): {self.valid}", param, ctx)
+        if not (math.isfinite(x) and 0 < x <= self.MAXIMUM):
+            self.fail(f"{x} is not in the range x>0 (finite, at most {self.MAXIMUM:g}): {self.valid}", param, ctx)
         return x
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
@@ -110,6 +120,46 @@ SEED = click.IntRange(min=0)
 """numpy's generators take non-negative seeds only."""
 
 
+def check_corpus_dir(corpus_dir: str, save: bool) -> None:
+    """Reject an unusable ``--corpus`` directory before any work (exit 2), not after it.
+
+    >>> check_corpus_dir("/dev/null", save=True)
+    Traceback (most recent call last):
+    ...
+    mtkd.errors.InvalidOptionError: --corpus '/dev/null' is not a directory. Give a directory (it is created if missing), or leave --corpus out to use the committed corpus.
+    """
+    if not corpus_dir:
+        return
+    path = Path(corpus_dir)
+    try:
+        exists = path.exists()
+        is_dir = path.is_dir()
+    except (OSError, ValueError) as exc:  # e.g. a name longer than the file system allows
+        raise InvalidOptionError(f"--corpus {corpus_dir[:80]!r}{'...' if len(corpus_dir) > 80 else ''} cannot be used: "
+                                 f"{getattr(exc, 'strerror', None) or exc}. Give a shorter, valid directory path.") from None
+    if exists and not is_dir:
+        raise InvalidOptionError(f"--corpus {corpus_dir!r} is not a directory. Give a directory (it is created if "
+                                 "missing), or leave --corpus out to use the committed corpus.")
+    if not save:
+        return
+    existing = path
+    while not existing.exists():  # --save creates missing directories: the nearest existing one must allow it
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InvalidOptionError(f"--corpus {corpus_dir!r} cannot be created: {str(existing)!r} is not a directory.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidOptionError(f"--save cannot write into --corpus {corpus_dir!r}: {str(existing)!r} is not "
+                                 "writable. Choose a writable directory with --corpus.")
+
+
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """Warnings (e.g. a skipped corpus file) as one line on stderr, not Python's source excerpt."""
+    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """User mistakes become one paragraph on stderr and exit code 2, never a traceback."""
 
@@ -119,6 +169,18 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except MtkdError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(exc.exit_code)
+        except OperatorFailure as exc:  # outside any property's check (e.g. report extras)
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("MTKD_DEBUG"):
+                raise
+            # Never exit 0, never a raw traceback: one paragraph, and how to get the details.
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. This is a bug in mtkd; run again "
+                      "with MTKD_DEBUG=1 for the traceback and report it.", highlight=False)
+            sys.exit(3)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -134,6 +196,7 @@ def main() -> None:
     except MtkdError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
+    warnings.showwarning = _show_warning
 
 
 @main.command("list")
@@ -181,7 +244,9 @@ DOMAIN_OPTION = click.option(
 @click.option("--max-k", type=click.IntRange(1, 12), default=4, show_default=True, help="SMT scope: teachers.")
 @click.option("--max-v", type=click.IntRange(2, 12), default=4, show_default=True, help="SMT scope: tokens.")
 @click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True,
-              help="Seconds one operator call may take before it counts as hung.")
+              help="Seconds one operator call may take before it counts as hung (its worker process is killed).")
+@click.option("--import-timeout", type=SECONDS, default=IMPORT_SECONDS, show_default=True,
+              help="Seconds importing a user operator (in its worker process) may take.")
 @output_options
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Processes for the search; the report is the same for any value.")
@@ -194,10 +259,12 @@ DOMAIN_OPTION = click.option(
 @plugin_options
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
-               engine: str, max_k: int, max_v: int, call_timeout: float, fmt: str, details: bool, html: Path | None,
-               workers: int, save: bool, corpus_dir: str, no_corpus: bool, domain: str) -> None:
+               engine: str, max_k: int, max_v: int, call_timeout: float, import_timeout: float, fmt: str,
+               details: bool, html: Path | None, workers: int, save: bool, corpus_dir: str, no_corpus: bool,
+               domain: str) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
-    op = load_operator(operator, time_limit=call_timeout)
+    check_corpus_dir(corpus_dir, save)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
                             corpus=None if no_corpus else corpus_dir, domain=Domain(domain))
@@ -208,17 +275,27 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
             report = verify(op, options, update)
     else:
         report = verify(op, options)
-    if save:
-        _save(op, report, seed, corpus_dir)
     emit(report, op, fmt, details, html)
-    sys.exit(report.exit_code)
+    code = report.exit_code
+    if save:
+        # After the report is out: a failing save must not lose it.
+        code = max(code, _save(op, report, seed, corpus_dir))
+    sys.exit(code)
 
 
-def _save(op: Operator, report: Report, seed: int, corpus_dir: str) -> None:
+def _save(op: Operator, report: Report, seed: int, corpus_dir: str) -> int:
+    """Save the certified counterexamples; the exit code is 2 if one could not be saved."""
+    code = 0
     for r in report.results:
         if r.counterexample is not None and r.certified and r.method != "corpus replay":
-            path = corpus.save(op, get_property(r.property), r.counterexample, seed, project_dir(corpus_dir))
+            try:
+                path = corpus.save(op, get_property(r.property), r.counterexample, seed, project_dir(corpus_dir))
+            except MtkdError as exc:
+                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+                code = 2
+                continue
             err.print(f"saved {path}", highlight=False)
+    return code
 
 
 verify_cmd.name = "verify"
@@ -271,6 +348,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Processes; the result is the same for any value.")
 @click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True)
+@click.option("--import-timeout", type=SECONDS, default=IMPORT_SECONDS, show_default=True)
 @click.option("--save", is_flag=True, help="Save the certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Project corpus for --save (default: $MTKD_CORPUS or ./.mtkd/corpus).")
@@ -279,13 +357,14 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @plugin_options
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
-               v: int | None, workers: int, call_timeout: float, save: bool, corpus_dir: str, fmt: str,
-               details: bool, html: Path | None, domain: str) -> None:
+               v: int | None, workers: int, call_timeout: float, import_timeout: float, save: bool, corpus_dir: str,
+               fmt: str, details: bool, html: Path | None, domain: str) -> None:
     """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
     """
-    op = load_operator(operator, time_limit=call_timeout)
+    check_corpus_dir(corpus_dir, save)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
     config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,
@@ -300,17 +379,20 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
         bar.update(task, completed=min(spent, budget),
                    info=f"{inputs} inputs, best margin {best:.3g}, {max(0.0, budget - spent):.1f} s left")
 
-    with bar:
-        result = search_property(op, prop, config, update)
+    with bar, budget_wall(budget):
+        try:
+            result = search_property(op, prop, config, update)
+        except BudgetExhausted:
+            result = out_of_budget(prop.id, budget, time.monotonic() - t0)
     report = Report(op.spec, seed, op.capabilities, tuple(op.limitations()), (result,), (),
                     {"budget": budget, "max_inputs": max_inputs, "engine": "search", "domain": domain,
                      "sizes": [list(s) for s in sizes] if k or v else "default"})
-    if save and result.counterexample is not None and result.certified:
-        path = corpus.save(op, prop, result.counterexample, seed, project_dir(corpus_dir))
-        err.print(f"saved {path}", highlight=False)
     emit(report, op, fmt, details, html, title=f"mtkd search {op.spec} {prop.id}",
          extra_json={"time_to_first_certified": result.extra.get("time_to_first_certified")})
-    sys.exit(report.exit_code)
+    code = report.exit_code
+    if save:
+        code = max(code, _save(op, report, seed, corpus_dir))
+    sys.exit(code)
 
 
 def _sizes(k: int | None, v: int | None, default: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
@@ -322,6 +404,7 @@ def _sizes(k: int | None, v: int | None, default: tuple[tuple[int, int], ...]) -
 
 @main.command("replay")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_guard
 def replay_cmd(files: tuple[str, ...]) -> None:
     """Re-decide saved counterexample FILEs: does each violation still stand?
 
@@ -335,6 +418,10 @@ def replay_cmd(files: tuple[str, ...]) -> None:
         except MtkdError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             code = 2
+            continue
+        except OperatorFailure as exc:
+            click.echo(f"{name}: NO LONGER STANDS — the operator failed while replaying it: {exc}")
+            code = max(code, 1)
             continue
         mark = "stands" if r.stands else "NO LONGER STANDS"
         assert r.entry is not None

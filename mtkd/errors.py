@@ -22,7 +22,7 @@ class PluginError(MtkdError):
 
 
 class InvalidOptionError(MtkdError):
-    """An option value passed to the Python API (``mtkd.verify``) is out of range."""
+    """A command-line or API option value cannot be used (out of range, an unusable --corpus directory, an over-long path)."""
 
 
 class OperatorFailure(Exception):
@@ -35,6 +35,10 @@ class OperatorFailure(Exception):
     def __init__(self, message: str, inputs: tuple | None = None) -> None:
         super().__init__(message)
         self.inputs = inputs
+
+
+class CorpusWriteError(MtkdError):
+    """A counterexample could not be saved (directory not writable, disk full); nothing was half-written."""
 
 
 class CorruptCounterexampleError(MtkdError):

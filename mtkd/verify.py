@@ -11,6 +11,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any, Callable
 
+from mtkd import budget
 from mtkd.counterexamples import SearchConfig
 from mtkd.counterexamples.corpus import entries_for, replay_entry
 from mtkd.errors import MtkdError, OperatorFailure
@@ -99,17 +100,32 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
     per_prop = options.budget / max(1, len(props))
     results: list[Result] = []
     alarms: list[str] = []
-    for prop in props:
-        result, alarm = _check(op, prop, options, per_prop, progress)
-        results.append(result)
-        if alarm:
-            alarms.append(alarm)
+    with budget.wall(options.budget):
+        for prop in props:
+            start = time.perf_counter()
+            try:
+                if budget.expired():
+                    raise budget.BudgetExhausted()
+                result, alarm = _check(op, prop, options, budget.clamp(per_prop), progress)
+            except budget.BudgetExhausted:
+                result, alarm = out_of_budget(prop.id, options.budget, time.perf_counter() - start), None
+            results.append(result)
+            if alarm:
+                alarms.append(alarm)
     from mtkd.scope_marks import annotate
 
     return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()),
                   annotate(results, options.max_k, options.max_v), tuple(alarms),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
                    "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value})
+
+
+def out_of_budget(prop_id: str, seconds: float, spent: float) -> Result:
+    """The verdict on a property the run's ``--budget`` wall cut off (or never reached)."""
+    what = "was stopped" if spent > 0.01 else "was not started"
+    return Result(prop_id, Verdict.UNKNOWN, method="budget", seconds=spent,
+                  message=f"budget: the run's --budget of {seconds:g} s ran out, so this property {what} before "
+                          "it was decided. Raise --budget (or lower --max-inputs) to decide it.")
 
 
 def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
@@ -161,7 +177,8 @@ def _prove(op: Operator, prop: Property, options: VerifyOptions) -> Evidence:
     if options.engine in (Engine.ALL, Engine.SYMBOLIC):
         provers.append(partial(symbolic_backend, max_k=options.max_k, max_v=options.max_v))
     if options.engine in (Engine.ALL, Engine.SMT):
-        provers.append(smt_backend(options.max_k, options.max_v, options.smt_time_limit))
+        # z3 cannot be interrupted by the wall's alarm: each query gets at most the time left.
+        provers.append(smt_backend(options.max_k, options.max_v, max(0.1, budget.clamp(options.smt_time_limit))))
     notes: list[ProverNote] = []
     for backend in provers:
         r = backend(op, prop)

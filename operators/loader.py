@@ -21,6 +21,7 @@ import importlib.util
 import inspect
 import math
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -29,21 +30,66 @@ from mtkd.errors import OperatorLoadError
 
 from .builtin import BuiltinOperator
 from .derive import derive_precise
-from .protocol import DeadlineExceeded, Operator, deadline
+from .protocol import DeadlineExceeded, Operator, RemoteForm, deadline
 from .registry import BUILTINS
+from .sandbox import Loaded, Sandbox, Target, TransportError
 
 
-def load_operator(spec: str, time_limit: float = 5.0) -> Operator:
-    """Resolve ``spec``; raise :class:`OperatorLoadError` with a one-paragraph explanation."""
+IMPORT_SECONDS = 60.0
+"""How long importing a user operator (in its worker) may take: room for torch or jax to load."""
+
+
+def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IMPORT_SECONDS) -> Operator:
+    """Resolve ``spec``; raise :class:`OperatorLoadError` with a one-paragraph explanation.
+
+    Built-ins run in this process (the tool's own code); anything else is imported and run in a
+    killable worker process (:mod:`mtkd.operators.sandbox`), never in this one.
+    """
     head, _, tail = spec.partition(":")
     if head in BUILTINS:
         return _from_builtin(spec, head, tail, time_limit)
+    _check_spec_shape(spec, head, tail)
+    box = Sandbox(Target(spec, spec=spec), import_timeout=import_timeout)
+    return _remote(box, spec, time_limit)
+
+
+def _check_spec_shape(spec: str, head: str, tail: str) -> None:
     if not tail:
         raise OperatorLoadError(
             f"Unknown operator {spec!r}. Give a built-in name ({', '.join(BUILTINS)}), "
             "'package.module:attribute', or 'path/to/file.py:attribute'. Run 'mtkd list' to see "
             "the built-ins and their parameters."
         )
+    if head.endswith(".py"):
+        try:
+            Path(head).is_file()
+        except (OSError, ValueError) as exc:  # e.g. a name longer than the file system allows
+            raise OperatorLoadError(f"Operator file {head[:80]!r}{'...' if len(head) > 80 else ''} cannot be "
+                                    f"used (operator spec {spec[:80]!r}): {exc}.") from None
+        if not Path(head).is_file():
+            raise OperatorLoadError(f"Operator file {head!r} does not exist (operator spec {spec!r}).")
+
+
+def _remote(box: Sandbox, spec: str, time_limit: float) -> Operator:
+    info = box.load()
+    return Operator(
+        spec=spec,
+        func=RemoteForm(box, "func", time_limit),
+        batched_func=RemoteForm(box, "batched", time_limit) if info.has_batched else None,
+        precise_func=(RemoteForm(box, "precise", time_limit) if info.has_precise else
+                      RemoteForm(box, "precise", time_limit, DERIVED_ADAPTER) if info.derived_note else None),
+        time_limit=time_limit,
+        undefined_note=info.undefined_note,
+        derived_note=info.derived_note,
+        derive_failure=info.derive_failure,
+        isolation="worker process",
+    )
+
+
+def resolve_spec(spec: str) -> Any:
+    """The object a ``module:attr`` or ``file.py:attr`` spec names (imports user code: worker only)."""
+    head, _, tail = spec.partition(":")
+    _check_spec_shape(spec, head, tail)
     module = _import_file(head, spec) if head.endswith(".py") else _import_module(head, spec)
     if not hasattr(module, tail):
         public = sorted(n for n in vars(module) if not n.startswith("_") and callable(getattr(module, n)))
@@ -51,16 +97,11 @@ def load_operator(spec: str, time_limit: float = 5.0) -> Operator:
             f"Module {head!r} has no attribute {tail!r} (operator spec {spec!r}). Callables it "
             f"does define: {', '.join(public) or 'none'}."
         )
-    return wrap_callable(getattr(module, tail), spec, time_limit)
+    return getattr(module, tail)
 
 
-def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = True) -> Operator:
-    """Wrap any object following the protocol, detecting its optional forms.
-
-    Without an ``obj.precise`` attribute a precise form is derived from the code, and used only if
-    it agrees with the float form (:func:`mtkd.operators.derive.derive_precise`); ``derive=False``
-    or ``obj.precise = None`` opt out (float64 evidence only).
-    """
+def inspect_object(obj: Any, spec: str) -> Loaded:
+    """Check ``obj`` follows the protocol and detect its optional forms (runs where ``obj`` lives)."""
     if inspect.isclass(obj):
         raise OperatorLoadError(
             f"{spec!r} is a class, not an operator. Point the spec at an instance or function "
@@ -70,27 +111,80 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = T
             f"{spec!r} is a {type(obj).__name__}, not callable. An operator is a function "
             "op(P, T, w) -> q taking a (K, V) array, a (K,) array and a (K,) array.")
     _check_signature(obj, spec)
-    batched = getattr(obj, "batched", None)
-    precise = getattr(obj, "precise", None)
-    algebraic = None
-    if isinstance(obj, BuiltinOperator) and obj.shape is not None:
-        algebraic = (obj.name, dict(obj.params))
-    note = getattr(obj, "undefined_note", "")
-    derived = None
-    # ``op.precise = None`` says "no precise form, do not derive one"; an absent attribute does not.
-    if algebraic is None and not hasattr(obj, "precise") and derive:
-        derived = derive_precise(obj, spec, partial(_guarded_call, spec, time_limit))
-        precise = derived.adapter
+    forms = {}
+    for name in ("batched", "precise", "undefined_note"):
+        try:
+            forms[name] = getattr(obj, name, None)
+        except BaseException as exc:  # noqa: BLE001 - a property of user code that raises
+            raise OperatorLoadError(
+                f"Reading {spec!r}.{name} raised {type(exc).__name__}: {exc}. The optional forms (batched, "
+                "precise) and undefined_note must be plain attributes that can be read at load time.") from None
+    note = forms["undefined_note"]
+    return Loaded(callable(forms["batched"]), callable(forms["precise"]), note if isinstance(note, str) else "")
+
+
+DERIVED_ADAPTER = "mtkd.operators.derive:derived_precise"
+"""The tool-side adapter that runs a derived precise form (in the operator's worker)."""
+
+
+def derivation(obj: Any, spec: str, info: Loaded, call: Callable[[Callable[[], Any]], Any]) -> Loaded:
+    """``info`` plus a precise form derived from the code, when ``obj`` has no ``precise`` attribute.
+
+    ``op.precise = None`` says "no precise form, do not derive one"; an absent attribute does not.
+    Runs where ``obj`` lives (its worker), since it calls the user's code.
+    """
+    if isinstance(obj, BuiltinOperator) or hasattr(obj, "precise"):
+        return info
+    derived = derive_precise(obj, spec, call)
+    if derived.adapter is None:
+        return replace(info, derive_failure=derived.reason)
+    return replace(info, derived_note=derived.reason)
+
+
+def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = True) -> Operator:
+    """Wrap any object following the protocol, detecting its optional forms.
+
+    Built-ins are the tool's own code and run here. Other objects are pickled by reference into a
+    worker process when possible (their module is importable there and yields the same forms);
+    otherwise (lambdas, closures, ``__main__``) they run in this process with signal time limits
+    only, which the operator's limitations then state.
+
+    Without an ``obj.precise`` attribute a precise form is derived from the code, and used only if
+    it agrees with the float form (:func:`mtkd.operators.derive.derive_precise`); ``derive=False``
+    or ``obj.precise = None`` opt out (float64 evidence only).
+    """
+    info = inspect_object(obj, spec)
+    if isinstance(obj, BuiltinOperator):
+        # Only the tool's own formulas are trusted (no call limit); a plug-in's built-in keeps the guards.
+        own = type(obj).__module__.startswith("mtkd.")
+        return Operator(spec=spec, func=obj, batched_func=obj.batched, precise_func=obj.precise,
+                        time_limit=time_limit,
+                        algebraic=(obj.name, dict(obj.params)) if obj.shape is not None else None,
+                        undefined_note=info.undefined_note, trusted=own)
+    try:
+        box = Sandbox(Target.by_reference(obj, spec, derive))
+        remote = _remote(box, spec, time_limit)
+        assert box.loaded is not None
+        if (box.loaded.has_batched, box.loaded.has_precise, box.loaded.undefined_note) == (
+                info.has_batched, info.has_precise, info.undefined_note):
+            return remote
+        box.stop()  # the worker's copy differs (attributes set after import): use the object itself
+    except (TransportError, OperatorLoadError):
+        pass
+    if derive:
+        info = derivation(obj, spec, info, partial(_guarded_call, spec, time_limit))
+    batched, precise = getattr(obj, "batched", None), getattr(obj, "precise", None)
+    if info.derived_note:
+        precise = partial(_import_adapter(DERIVED_ADAPTER), obj)
     return Operator(
         spec=spec,
         func=obj,
-        batched_func=batched if callable(batched) else None,
-        precise_func=precise if callable(precise) else None,
+        batched_func=batched if info.has_batched else None,
+        precise_func=precise if (info.has_precise or info.derived_note) else None,
         time_limit=time_limit,
-        algebraic=algebraic,
-        undefined_note=note if isinstance(note, str) else "",
-        derived_note=derived.reason if derived is not None and derived.adapter is not None else "",
-        derive_failure=derived.reason if derived is not None and derived.adapter is None else "",
+        undefined_note=info.undefined_note,
+        derived_note=info.derived_note,
+        derive_failure=info.derive_failure,
     )
 
 
@@ -126,6 +220,10 @@ def _from_builtin(spec: str, name: str, tail: str, time_limit: float) -> Operato
             raise OperatorLoadError(
                 f"Operator {spec!r}: {item!r} is not a parameter of {name}. Parameters: {allowed}. "
                 f"Write them as {name}:key=value.")
+        if key in params:
+            raise OperatorLoadError(
+                f"Operator {spec!r}: parameter {key!r} is given twice ({key}={params[key]:g} and {item}). "
+                f"Give each parameter once, e.g. {name}:{key}={value}.")
         try:
             params[key] = float(value)
         except ValueError:
@@ -142,17 +240,15 @@ def _from_builtin(spec: str, name: str, tail: str, time_limit: float) -> Operato
 def _import_module(name: str, spec: str) -> Any:
     try:
         return importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - any import-time failure is the user's to fix
+    except BaseException as exc:  # noqa: BLE001 - any import-time failure (exit included) is the user's to fix
         raise OperatorLoadError(
-            f"Could not import module {name!r} for operator {spec!r}: {type(exc).__name__}: {exc}. "
+            f"Could not import module {name!r} for operator {spec!r}: {_what(exc)}. "
             "Check that the package is installed in this environment (or use a file path, "
             "'path/to/file.py:attribute').") from None
 
 
 def _import_file(path: str, spec: str) -> Any:
     file = Path(path)
-    if not file.is_file():
-        raise OperatorLoadError(f"Operator file {path!r} does not exist (operator spec {spec!r}).")
     mod_name = f"_mtkd_user_{file.stem}_{abs(hash(file.resolve()))}"
     loader_spec = importlib.util.spec_from_file_location(mod_name, file)
     assert loader_spec is not None and loader_spec.loader is not None
@@ -160,9 +256,21 @@ def _import_file(path: str, spec: str) -> Any:
     sys.modules[mod_name] = module
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - exceptions, SystemExit, KeyboardInterrupt at import
         del sys.modules[mod_name]
         raise OperatorLoadError(
-            f"Executing {path!r} failed with {type(exc).__name__}: {exc} (operator spec {spec!r}). "
+            f"Executing {path!r} failed with {_what(exc)} (operator spec {spec!r}). "
             "Fix the file so that it imports cleanly.") from None
     return module
+
+
+def _what(exc: BaseException) -> str:
+    """``SystemExit(0)`` for an exit, ``Type: message`` otherwise."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}) (a module must not exit at import)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _import_adapter(name: str) -> Callable[..., Any]:
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -71,9 +71,34 @@ class HighPrecision:
         self.dps = dps
         self.name = f"mpmath {dps} digits"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The mpmath context itself does not pickle; the worker of a sandboxed operator rebuilds it.
+        return (type(self), (self.dps,))
+
     def num(self, x: Fraction | int | str) -> Any:
         x = Fraction(x)
         return self.mp.mpf(x.numerator) / x.denominator
+
+    def wire_encode(self, x: Any) -> tuple[str, Any] | None:
+        """A picklable stand-in for an mpmath number (their types belong to one context), else ``None``.
+
+        >>> ctx = HighPrecision(30)
+        >>> x = ctx.num(Fraction(1, 3))
+        >>> HighPrecision(30).wire_decode(ctx.wire_encode(x)) == x
+        True
+        """
+        return _wire_encode(x)
+
+    def wire_decode(self, data: tuple[str, Any]) -> Any:
+        """The number :meth:`wire_encode` describes, in this context."""
+        tag, value = data
+        if tag == "f":
+            return self.mp.make_mpf(_mpf_tuple(value))
+        if tag == "i":
+            return self.mp.make_mpf((_mpf_tuple(value[0]), _mpf_tuple(value[1])))
+        if tag == "c":
+            return self.mp.make_mpc((_mpf_tuple(value[0]), _mpf_tuple(value[1])))
+        raise ValueError(f"unknown ctx number tag {tag!r}")
 
     def exp(self, x: Any) -> Any:
         return self.mp.exp(x)
@@ -95,6 +120,30 @@ class HighPrecision:
 
     def to_str(self, x: Any, digits: int = 20) -> str:
         return mpmath.nstr(x, digits)
+
+
+def _wire_encode(x: Any) -> tuple[str, Any] | None:
+    if not type(x).__module__.startswith("mpmath."):
+        return None
+    for tag, attr in (("i", "_mpi_"), ("c", "_mpc_")):
+        value = getattr(x, attr, None)
+        if isinstance(value, tuple) and len(value) == 2:
+            return tag, (_plain(value[0]), _plain(value[1]))
+    value = getattr(x, "_mpf_", None)
+    if isinstance(value, tuple) and len(value) == 4:
+        return "f", _plain(value)
+    return None
+
+
+def _plain(t: tuple[Any, ...]) -> tuple[int, int, int, int]:
+    # gmpy2's mpz mantissas (when mpmath uses that backend) become ints on the wire.
+    sign, man, exp, bc = t
+    return int(sign), int(man), int(exp), int(bc)
+
+
+def _mpf_tuple(t: tuple[int, int, int, int]) -> tuple[Any, ...]:
+    sign, man, exp, bc = t
+    return int(sign), mpmath.libmp.MPZ(man), int(exp), int(bc)
 
 
 class Interval(HighPrecision):
@@ -210,6 +259,12 @@ class Derivative:
 
     def num(self, x: Fraction | int | str) -> Dual:
         return Dual(self.base.num(x), 0)
+
+    def wire_encode(self, x: Any) -> tuple[str, Any] | None:
+        return self.base.wire_encode(x)
+
+    def wire_decode(self, data: tuple[str, Any]) -> Any:
+        return self.base.wire_decode(data)
 
     def seed(self, x: Fraction | int | str, direction: Fraction | int) -> Dual:
         """An input that moves with the perturbation parameter at rate ``direction``."""

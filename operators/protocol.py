@@ -16,20 +16,23 @@ carrying the offending input.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from mtkd import budget
 from mtkd.errors import OperatorFailure
 
 from .builtin import BuiltinOperator
 from .precision import Arithmetic
+from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
 
 
 class DeadlineExceeded(BaseException):
@@ -99,6 +102,76 @@ BATCH_SECONDS_PER_ELEMENT = 1e-7
 """A batched call's time limit grows with the batch: ``time_limit + 1e-3 N + 1e-7 N K V`` seconds
 (100 ns per teacher entry, room for a few transcendental passes over ``(N, K, V)``)."""
 
+FORM_FIELDS = {"func": "func", "batched": "batched_func", "precise": "precise_func"}
+"""The operator's forms and the :class:`Operator` fields holding them."""
+
+
+class OutputNotNumbers(Exception):
+    """What the operator returned is not an array of real numbers (the message says what it was)."""
+
+
+def float_output(out: Any) -> np.ndarray:
+    """The operator's result as a float64 array, or :class:`OutputNotNumbers` saying what it was.
+
+    Runs where the operator runs (in its worker), so framework objects never cross processes.
+
+    >>> float_output([0.25, 0.75])
+    array([0.25, 0.75])
+    >>> try:
+    ...     float_output([1j, 0.5])
+    ... except OutputNotNumbers as exc:
+    ...     print(exc)
+    returned complex numbers, not real probabilities,
+    """
+    complex_msg = "returned complex numbers, not real probabilities,"
+    try:
+        if np.iscomplexobj(out) or (isinstance(out, (list, tuple)) and any(isinstance(v, complex) for v in out)):
+            raise OutputNotNumbers(complex_msg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            arr = np.array(out, dtype=float)  # a copy: nothing the operator keeps can change it later
+    except OutputNotNumbers:
+        raise
+    except np.exceptions.ComplexWarning:
+        raise OutputNotNumbers(complex_msg) from None
+    except BaseException as exc:  # noqa: BLE001 - e.g. __array__ raising (torch grad or CUDA tensors)
+        detail = "" if isinstance(exc, (TypeError, ValueError, OverflowError)) else (
+            f" (converting it raised {type(exc).__name__}: {_safe_str(exc)})")
+        raise OutputNotNumbers(f"returned {type(out).__name__}, not an array of numbers{detail},") from None
+    return arr
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        return "<unprintable>"
+
+
+class RemoteForm:
+    """One form of an operator living in a :class:`~mtkd.operators.sandbox.Sandbox` worker.
+
+    Callable like the user's own form (``op.func(P, T, w)``, ``op.precise_func(P, T, w, ctx)``);
+    :class:`Operator` calls :meth:`run` with an explicit time limit instead.
+    """
+
+    def __init__(self, sandbox: Any, form: str, limit: float, adapter: str | None = None) -> None:
+        self.sandbox = sandbox
+        self.form = form
+        self.limit = limit
+        self.adapter = adapter
+
+    def run(self, args: tuple[Any, ...], limit: float, ctx: Any = None) -> Any:
+        return self.sandbox.call(self.form, args, limit, ctx=ctx, adapter=self.adapter)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.form == "precise":
+            return self.run(tuple(args[:-1]), self.limit, ctx=args[-1])
+        return self.run(tuple(np.asarray(a, dtype=float) for a in args), self.limit)
+
+    def __repr__(self) -> str:
+        return f"<{self.form} form of {self.sandbox.target.label!r} in a worker process>"
+
 
 PRECISE_SECONDS_PER_ENTRY = 2e-3
 """A precise evaluation's limit grows by this per teacher entry: a few hundred ball or interval
@@ -125,6 +198,47 @@ class Operator:
     undefined_note: str = ""
     """The operator's own words on where it is undefined (``op.undefined_note``), appended to a
     NaN / inf ``error`` so that the report says *why* the output was not a number."""
+    trusted: bool = False
+    """The tool's own code (built-ins): called in-process, without a time limit."""
+    isolation: str = "in-process"
+    """Where user code runs: "worker process" (killable) or "in-process" (signals only)."""
+
+    @property
+    def sandboxed(self) -> bool:
+        return isinstance(self.func, RemoteForm)
+
+    def replica(self, index: int) -> "Operator":
+        """The same operator on its ``index``-th worker (itself when not sandboxed or ``index`` is 0).
+
+        Parallel streams each use one replica: a worker serves one call at a time.
+        """
+        if not isinstance(self.func, RemoteForm) or index == 0:
+            return self
+
+        def move(form: Any) -> Any:
+            if not isinstance(form, RemoteForm):
+                return form
+            return RemoteForm(form.sandbox.replica(index), form.form, form.limit, form.adapter)
+
+        return replace(self, func=move(self.func), batched_func=move(self.batched_func),
+                       precise_func=move(self.precise_func))
+
+    def with_adapter(self, form: str, adapter: str) -> "Operator":
+        """This operator with ``form`` built by a tool-side ``adapter`` (``"module:function"``).
+
+        The adapter is called as ``adapter(user_object, *args)``, in the worker when the
+        operator has one (so derived forms also run isolated), else in this process.
+        """
+        if form not in FORM_FIELDS:
+            raise ValueError(f"unknown form {form!r}; one of {', '.join(FORM_FIELDS)}")
+        if isinstance(self.func, RemoteForm):
+            built: Callable[..., Any] = RemoteForm(self.func.sandbox, form, self.time_limit, adapter)
+        else:
+            import importlib
+
+            module, _, attr = adapter.partition(":")
+            built = functools.partial(getattr(importlib.import_module(module), attr), self.func)
+        return replace(self, **{FORM_FIELDS[form]: built})
 
     @property
     def capabilities(self) -> tuple[str, ...]:
@@ -156,6 +270,11 @@ class Operator:
         elif self.algebraic is None:
             notes.append("no built-in formula: symbolic and SMT engines work on the formula traced from the "
                          "precise form (see each result's scope)")
+        if not self.trusted and not self.sandboxed:
+            notes.append(
+                "runs in the tool's own process (an in-memory callable that cannot be pickled by reference): "
+                "--call-timeout cannot stop a hang inside C code, and an exit or crash of the operator ends "
+                "the run; load it by spec (module:attr or file.py:attr) to run it in a killable worker")
         return notes
 
     # -- float64 -------------------------------------------------------------------------------
@@ -163,14 +282,26 @@ class Operator:
         """``q`` for a batch: ``(N, K, V), (N, K), (N, K) -> (N, V)``; raises OperatorFailure."""
         N, K, V = P.shape
         if self.batched_func is not None:
-            q = self._guarded(self.batched_func, (read_only(P), read_only(T), read_only(w)), self.batch_limit(N, K, V),
-                              (N, V), P[0], T[0], w[0])
+            q = self._guarded(self.batched_func, (P, T, w), self.batch_limit(N, K, V), (N, V), P[0], T[0], w[0])
         else:
             q = np.empty((N, V))
-            for n in range(N):
-                q[n] = self._guarded(self.func, (read_only(P[n]), read_only(T[n]), read_only(w[n])),
-                                     0.0 if self.trusted else self.time_limit,
-                                     (V,), P[n], T[n], w[n])
+            start = 0
+            if isinstance(self.func, RemoteForm) and self.func.adapter is None:
+                # One exchange with the worker for the whole batch; at a failure, the inputs from
+                # the one at fault on are called one by one below, which gives the exact message.
+                try:
+                    return self._finite(self.func.sandbox.call_each((P, T, w), budget.clamp(self.time_limit)), P, T, w)
+                except _TIMEOUTS + _UserFailure as exc:
+                    start = int(getattr(exc, "index", 0))
+            for n in range(start, N):
+                q[n] = self._guarded(self.func, (P[n], T[n], w[n]), self.time_limit, (V,), P[n], T[n], w[n])
+            if start > 0:
+                q[:start] = self.evaluate(P[:start], T[:start], w[:start])
+        return self._finite(q, P, T, w)
+
+    def _finite(self, q: np.ndarray, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+        if not isinstance(q, np.ndarray) or q.dtype != np.float64 or q.shape != P.shape[:1] + P.shape[-1:]:
+            raise OperatorFailure(f"the worker of operator {self.spec!r} sent back a malformed result", None)
         bad = ~np.isfinite(q).all(axis=-1)
         if bad.any():
             n = int(np.argmax(bad))
@@ -182,12 +313,6 @@ class Operator:
             )
         return q
 
-    @property
-    def trusted(self) -> bool:
-        """A built-in: the suite's own code, which cannot hang, so no call limit applies to it
-        (a busy machine must not turn a slow large-V evaluation into an ``error``)."""
-        return isinstance(self.func, BuiltinOperator)
-
     def precise_limit(self, K: int, V: int) -> float:
         """Seconds one precise evaluation on ``K x V`` teachers may take (grows with the input; 0: none)."""
         return 0.0 if self.trusted else self.time_limit + PRECISE_SECONDS_PER_ENTRY * K * V
@@ -198,45 +323,34 @@ class Operator:
             return 0.0
         return self.time_limit + BATCH_SECONDS_PER_INPUT * N + BATCH_SECONDS_PER_ELEMENT * N * K * V
 
-    def _guarded(self, fn: Callable[..., Any], args: tuple, limit: float, shape: tuple[int, ...],
+    def _guarded(self, fn: Callable[..., Any], args: tuple[np.ndarray, ...], limit: float, shape: tuple[int, ...],
                  P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         batch = len(shape) > 1
 
         def where_text() -> str:  # formatted only on failure: array2string costs more than most calls
             return f"a batch whose first input is {describe_input(P, T, w)}" if batch else describe_input(P, T, w)
 
+        within = (f"{limit:.1f} s (the limit covers the whole batch of {shape[0]} inputs: --call-timeout "
+                  f"plus {BATCH_SECONDS_PER_INPUT:g} s per input and {BATCH_SECONDS_PER_ELEMENT:g} s per "
+                  "teacher entry)" if batch else f"{limit:.1f} s")
         try:
-            with deadline(limit):
-                out = fn(*args)
-        except DeadlineExceeded:
-            within = (f"{limit:.1f} s (the limit covers the whole batch of {shape[0]} inputs: --call-timeout "
-                      f"plus {BATCH_SECONDS_PER_INPUT:g} s per input and {BATCH_SECONDS_PER_ELEMENT:g} s per "
-                      "teacher entry)" if batch else f"{limit:.1f} s")
+            if isinstance(fn, RemoteForm):
+                arr = fn.run(args, budget.clamp(limit))
+                if not isinstance(arr, np.ndarray) or arr.dtype != np.float64:
+                    raise OutputNotNumbers(f"sent back {type(arr).__name__}, not a float64 array,")
+            elif self.trusted:
+                arr = float_output(fn(*args))
+            else:
+                arr = float_output(_in_process(fn, args, limit))
+        except _TIMEOUTS:
+            if budget.expired():
+                raise budget.BudgetExhausted() from None  # the run's wall, not the operator's limit
             raise OperatorFailure(
                 f"operator {self.spec!r} did not return within {within} at {where_text()}; "
                 "make it faster or raise the per-call limit with --call-timeout", (P, T, w)) from None
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
-            if _modified_input(exc):
-                raise OperatorFailure(
-                    f"operator {self.spec!r} tried to modify its input ({type(exc).__name__}: {exc}) at {where_text()}; "
-                    "inputs are read-only: work on a copy (e.g. P = P.copy())", (P, T, w)) from None
-            raise OperatorFailure(
-                f"operator {self.spec!r} raised {type(exc).__name__}: {exc} at {where_text()}", (P, T, w)) from None
-        if np.iscomplexobj(out) or (isinstance(out, (list, tuple)) and any(isinstance(v, complex) for v in out)):
-            raise OperatorFailure(
-                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where_text()}", (P, T, w))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", np.exceptions.ComplexWarning)
-                arr = np.asarray(out, dtype=float)
-        except np.exceptions.ComplexWarning:
-            raise OperatorFailure(
-                f"operator {self.spec!r} returned complex numbers, not real probabilities, at {where_text()}",
-                (P, T, w)) from None
-        except (TypeError, ValueError, OverflowError):
-            raise OperatorFailure(
-                f"operator {self.spec!r} returned {type(out).__name__}, not an array of numbers, at {where_text()}",
-                (P, T, w)) from None
+        except _UserFailure as exc:
+            raise OperatorFailure(f"operator {self.spec!r} {_failure_text(exc)} at {where_text()}{_printed(exc)}",
+                                  (P, T, w)) from None
         if arr.shape != shape:
             raise OperatorFailure(
                 f"operator {self.spec!r} returned shape {arr.shape}, expected {shape}, at {where_text()}", (P, T, w))
@@ -245,28 +359,126 @@ class Operator:
     # -- arbitrary precision -------------------------------------------------------------------
     def evaluate_precise(self, P: Sequence[Sequence[Fraction]], T: Sequence[Fraction],
                          w: Sequence[Any], ctx: Arithmetic) -> list[Any]:
-        """``q`` in ``ctx`` arithmetic at exact rational inputs (``w`` may be pre-seeded ctx numbers)."""
+        """``q`` in ``ctx`` arithmetic at exact rational inputs (``w`` may be pre-seeded ctx numbers).
+
+        An ordinary exception of the precise form propagates (callers fall back to float64); a
+        hang, exit or crash is an :class:`~mtkd.errors.OperatorFailure`.
+        """
         if self.precise_func is None:
             raise OperatorFailure(f"operator {self.spec!r} has no precise form")
         Pc = [[ctx.num(x) for x in row] for row in P]
         Tc = [ctx.num(t) for t in T]
         wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
+        fn = self.precise_func
         limit = self.precise_limit(len(P), len(P[0]))
         try:
-            with deadline(limit):
-                out = list(self.precise_func(Pc, Tc, wc, ctx))
-        except SystemExit as exc:
-            raise OperatorFailure(
-                f"precise form of {self.spec!r} raised SystemExit({exc.code!r}) ({ctx.name}); an operator must "
-                "return or raise an ordinary exception, not exit", None) from None
-        except DeadlineExceeded:
+            if isinstance(fn, RemoteForm):
+                out = fn.run((Pc, Tc, wc), budget.clamp(limit), ctx=ctx)
+            elif self.trusted:
+                # The tool's own formulas: no call limit (at V = 50,000 they take longer than a user
+                # call may); the run's time wall still applies.
+                out = list(fn(Pc, Tc, wc, ctx))
+            else:
+                out = list(_in_process(fn, (Pc, Tc, wc, ctx), limit, pass_exceptions=True))
+        except _TIMEOUTS:
+            if budget.expired():
+                raise budget.BudgetExhausted() from None
             where = describe_input(np.array([[float(x) for x in row] for row in P]), np.array([float(t) for t in T]),
                                    np.array([float(getattr(x, "v", x)) for x in w]))
             raise OperatorFailure(
                 f"precise form of {self.spec!r} did not return within {limit:.1f} s ({ctx.name}; --call-timeout plus "
-                f"{PRECISE_SECONDS_PER_ENTRY:g} s per teacher entry) at {where}; make it faster or raise the per-call "
-                "limit with --call-timeout", None) from None
+                f"{PRECISE_SECONDS_PER_ENTRY:g} s per teacher entry) at "
+                f"{where}; make it faster or raise the per-call limit with --call-timeout", None) from None
+        except UserRaised as exc:
+            if exc.ordinary and not exc.modified_input:
+                raise _precise_raised(exc.type_name)(str(exc).partition(": ")[2] or str(exc)) from None
+            raise OperatorFailure(f"precise form of {self.spec!r} {_failure_text(exc)} ({ctx.name})"
+                                  f"{_printed(exc)}", None) from None
+        except (WorkerDied, BadOutput, InProcessFailure) as exc:
+            raise OperatorFailure(f"precise form of {self.spec!r} {_failure_text(exc)} ({ctx.name})"
+                                  f"{_printed(exc)}", None) from None
+        if not isinstance(out, list):
+            raise OperatorFailure(f"precise form of {self.spec!r} returned {type(out).__name__}, not a list")
         if len(out) != len(P[0]):
             raise OperatorFailure(
                 f"precise form of {self.spec!r} returned {len(out)} values, expected {len(P[0])}")
         return out
+
+
+class PreciseFormRaised(Exception):
+    """The precise form raised an ordinary exception in its worker.
+
+    Raised as a subclass named like the original (``RuntimeError``), so that messages read the
+    same whether the form ran here or in a worker.
+    """
+
+
+@functools.lru_cache(maxsize=64)
+def _precise_raised(type_name: str) -> type[PreciseFormRaised]:
+    name = type_name if type_name.isidentifier() else "PreciseFormRaised"
+    return type(name, (PreciseFormRaised,), {"__module__": __name__})
+
+
+class InProcessFailure(Exception):
+    """User code called in this process failed with a ``BaseException`` that is not an ``Exception``."""
+
+    def __init__(self, message: str, modified_input: bool = False) -> None:
+        super().__init__(message)
+        self.modified_input = modified_input
+        self.output = ""
+
+
+_TIMEOUTS = (CallTimedOut, DeadlineExceeded)
+_UserFailure = (UserRaised, WorkerDied, BadOutput, OutputNotNumbers, InProcessFailure)
+
+
+def _failure_text(exc: BaseException) -> str:
+    """The middle of an ``operator 'x' ... at <input>`` message, per kind of failure."""
+    if getattr(exc, "modified_input", False):
+        return (f"tried to modify its input ({exc}); inputs are read-only: work on a copy "
+                "(e.g. P = P.copy())")
+    if isinstance(exc, (UserRaised, InProcessFailure)):
+        return f"raised {exc}"
+    if isinstance(exc, WorkerDied):
+        return f"ended its worker process ({exc}: an operator must return or raise, not exit or crash)"
+    return str(exc).rstrip(",")
+
+
+def _printed(exc: BaseException) -> str:
+    output = getattr(exc, "output", "")
+    return f" (its output ended with: {output!r})" if output else ""
+
+
+def _in_process(fn: Callable[..., Any], args: tuple[Any, ...], limit: float, pass_exceptions: bool = False) -> Any:
+    """Call user code in this process (an unpicklable in-memory callable): signals only.
+
+    Inputs are read-only copies compared afterwards; numpy's error state is restored; every
+    ``BaseException`` except Ctrl-C becomes :class:`InProcessFailure` (ordinary exceptions
+    propagate unchanged when ``pass_exceptions``, for the precise form's fallback).
+    """
+    arrays = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
+    before = [a.tobytes() for a in arrays if isinstance(a, np.ndarray)]
+    views = tuple(read_only(a) if isinstance(a, np.ndarray) else a for a in arrays)
+    state = np.geterr()
+    try:
+        with deadline(limit):
+            out = fn(*views)
+    except (KeyboardInterrupt, DeadlineExceeded):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
+        if pass_exceptions and isinstance(exc, Exception):
+            raise
+        modified = _modified_input(exc)
+        raise InProcessFailure(_describe(exc), modified) from None
+    finally:
+        np.seterr(**state)
+    if [a.tobytes() for a in arrays if isinstance(a, np.ndarray)] != before:
+        raise InProcessFailure("changed its input arrays in place", True)
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}) (an operator must return or raise, not exit)"
+    text = _safe_str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -130,7 +130,10 @@ def distinct_pair(specs: list[str]) -> str | None:
     for spec in specs:
         op = load_operator(spec)
         if op.precise_func is not None:
-            pools[spec] = op.evaluate_precise(x.P, x.T, x.w, ctx)
+            try:
+                pools[spec] = op.evaluate_precise(x.P, x.T, x.w, ctx)
+            except Exception:  # noqa: BLE001 - a user's precise form that fails: no evidence either way
+                continue
     for a, b in combinations(pools, 2):
         for i, (qa, qb) in enumerate(zip(pools[a], pools[b])):
             if ctx.sign(qa - qb) not in (0, None):
@@ -152,7 +155,11 @@ def prop_v2_demo(specs: Sequence[str], seed: int) -> list[tuple[str, str]]:
         if op.precise_func is None:
             rows.append((spec, "n/a (no precise form)"))
             continue
-        q = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        try:
+            q = op.evaluate_precise(x.P, x.T, x.w, ctx)
+        except Exception as exc:  # noqa: BLE001 - OperatorFailure or the form's own exception
+            rows.append((spec, f"n/a (precise form failed: {type(exc).__name__})"))
+            continue
         theta = [ctx.log(v) for v in q]
         z = sum(ctx.exp(t) for t in theta)
         student = [ctx.exp(t) / z for t in theta]

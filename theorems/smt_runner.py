@@ -22,6 +22,8 @@ from typing import Sequence
 
 import z3
 
+from mtkd import budget
+
 
 @dataclass
 class QueryOutcome:
@@ -38,6 +40,8 @@ def run_query(ctx: z3.Context, assertions: Sequence[z3.BoolRef], *, time_limit: 
     """Check ``assertions`` (all built in ``ctx``) with both limits enforced."""
     # QF_NRA selects nlsat directly, which is complete for polynomial real arithmetic; the
     # default portfolio first tries incomplete tactics that waste the budget on these queries.
+    # The run's --budget wall: z3 cannot be interrupted by its alarm, so it gets at most what is left.
+    time_limit = max(0.05, budget.clamp(time_limit))
     solver = z3.SolverFor("QF_NRA", ctx=ctx)
     solver.set("rlimit", int(rlimit))
     solver.set("timeout", max(1, int(time_limit * 1000)))
@@ -54,6 +58,8 @@ def run_query(ctx: z3.Context, assertions: Sequence[z3.BoolRef], *, time_limit: 
         return QueryOutcome("sat", seconds, model=solver.model())
     if answer == z3.unsat:
         return QueryOutcome("unsat", seconds)
+    if budget.expired():
+        raise budget.BudgetExhausted()
     reason = solver.reason_unknown()
     if seconds >= time_limit * 0.98 or reason in ("canceled", "timeout", "interrupted from keyboard"):
         reason = f"wall-clock limit ({time_limit:g} s; z3 said: {reason})"

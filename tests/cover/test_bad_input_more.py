@@ -98,7 +98,7 @@ def test_system_exit_in_the_precise_form_is_an_operator_failure() -> None:
 def test_verify_reports_system_exit_as_an_error_verdict(tmp_path: Path) -> None:
     (tmp_path / "ops.py").write_text("def exits(P, T, w):\n    raise SystemExit(3)\n")
     result = CliRunner().invoke(main, ["verify", str(tmp_path / "ops.py") + ":exits", "-p", "axiom1",
-                                       "--engine", "search", "--no-corpus", "--budget", "5", "--format", "json",
+                                       "--engine", "search", "--no-corpus", "--budget", "120", "--format", "json",
                                        "--workers", "1"])
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
@@ -113,14 +113,14 @@ def test_verify_reports_system_exit_as_an_error_verdict(tmp_path: Path) -> None:
     (["verify", "linear", "--seed", "-1"], "--seed"),
     (["search", "linear", "axiom1", "--seed", "-1"], "--seed"),
     (["report", "--seed", "-5"], "--seed"),
-    (["verify", "linear", "--budget", "nan"], "valid range 0 < x < inf"),
-    (["verify", "linear", "--budget", "inf"], "valid range 0 < x < inf"),
-    (["verify", "linear", "--call-timeout", "nan"], "valid range 0 < x < inf"),
-    (["search", "linear", "axiom1", "--call-timeout", "inf"], "valid range 0 < x < inf"),
-    (["search", "linear", "axiom1", "--budget", "-inf"], "valid range 0 < x < inf"),
-    (["report", "--budget", "nan"], "valid range 0 < x < inf"),
-    (["verify", "linear", "--budget", "0"], "valid range 0 < x < inf"),
-    (["verify", "linear", "--budget", "soon"], "valid range 0 < x < inf"),
+    (["verify", "linear", "--budget", "nan"], "valid range 0 < x <= 1e+06"),
+    (["verify", "linear", "--budget", "inf"], "valid range 0 < x <= 1e+06"),
+    (["verify", "linear", "--call-timeout", "nan"], "valid range 0 < x <= 1e+06"),
+    (["search", "linear", "axiom1", "--call-timeout", "inf"], "valid range 0 < x <= 1e+06"),
+    (["search", "linear", "axiom1", "--budget", "-inf"], "valid range 0 < x <= 1e+06"),
+    (["report", "--budget", "nan"], "valid range 0 < x <= 1e+06"),
+    (["verify", "linear", "--budget", "0"], "valid range 0 < x <= 1e+06"),
+    (["verify", "linear", "--budget", "soon"], "valid range 0 < x <= 1e+06"),
 ])
 def test_out_of_range_options_are_usage_errors(args: list[str], fragment: str) -> None:
     result = CliRunner().invoke(main, args)
