@@ -160,6 +160,16 @@ def _show_warning(message: Any, category: type[Warning], filename: str, lineno: 
     err.print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
+def _show_unraisable(unraisable: Any) -> None:
+    """An error in a destructor (e.g. a z3 context the --budget alarm interrupted while it was being
+    built) is one line on stderr, not a traceback: it changes no result."""
+    if os.environ.get("MTKD_DEBUG"):
+        sys.__unraisablehook__(unraisable)
+        return
+    err.print(f"[yellow]warning:[/] ignored {type(unraisable.exc_value).__name__} while cleaning up "
+              f"{getattr(unraisable.object, '__qualname__', type(unraisable.object).__name__)}", highlight=False)
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """User mistakes become one paragraph on stderr and exit code 2, never a traceback."""
 
@@ -197,6 +207,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
     warnings.showwarning = _show_warning
+    sys.unraisablehook = _show_unraisable
 
 
 @main.command("list")

@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from mtkd.errors import OperatorLoadError
 
 from .builtin import BuiltinOperator
@@ -70,8 +72,16 @@ def _check_spec_shape(spec: str, head: str, tail: str) -> None:
             raise OperatorLoadError(f"Operator file {head!r} does not exist (operator spec {spec!r}).")
 
 
+DERIVE_CALLS = 12
+DERIVE_SECONDS = 30.0
+"""... and at most this many seconds (a safety cap: the load is outside the run's --budget)."""
+"""The derivation check calls the float and the derived form at 6 inputs: its limit is this many calls."""
+
+
 def _remote(box: Sandbox, spec: str, time_limit: float) -> Operator:
     info = box.load()
+    if box.target.derive and not info.has_precise and not info.derived_note and not info.derive_failure:
+        info = box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS))
     return Operator(
         spec=spec,
         func=RemoteForm(box, "func", time_limit),
@@ -190,11 +200,14 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = T
 
 def _guarded_call(spec: str, time_limit: float, thunk: Callable[[], Any]) -> Any:
     """Run user code for the derivation check under the per-call time limit."""
+    state = np.geterr()
     try:
         with deadline(time_limit):
             return thunk()
     except DeadlineExceeded:
         raise TimeoutError(f"no answer within {time_limit:.1f} s (--call-timeout)") from None
+    finally:
+        np.seterr(**state)  # what the user's code left behind must not reach the tool
 
 
 def _check_signature(obj: Callable[..., Any], spec: str) -> None:

@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
@@ -317,6 +317,24 @@ class Sandbox:
             self._stop_process()
             raise OperatorLoadError(reply[1] + self._quote(started))
         self.loaded = Loaded(*(reply[1]))
+
+    def derive(self, limit: float) -> Loaded:
+        """Try to derive a precise form from the code in the worker (within ``limit`` seconds)."""
+        with self._lock:
+            self._ensure_started()
+            assert self.loaded is not None
+            try:
+                reply = self._request(("derive", self.target.label), limit, None)
+            except (SandboxFailure, TransportError) as exc:
+                failure = f"deriving a precise form did not finish within {limit:g} s ({exc})"
+                self.loaded = replace(self.loaded, derive_failure=failure)
+                return self.loaded
+            if reply[0] == "derived":
+                note, failure = reply[1]
+                self.loaded = replace(self.loaded, derived_note=str(note), derive_failure=str(failure))
+            else:
+                self.loaded = replace(self.loaded, derive_failure=f"deriving a precise form failed: {reply[2]}")
+            return self.loaded
 
     def stop(self) -> None:
         """Stop the worker (it restarts on the next call)."""
@@ -621,6 +639,12 @@ def _serve(message: tuple[Any, ...], state: dict[str, Any], conn: Connection) ->
                            loaded.derived_note, loaded.derive_failure))
     if "errstate" in state:
         _SETERR(**state["errstate"])
+    if kind == "derive":
+        from .loader import derivation, inspect_object
+
+        # The derivation calls the user's code: here, in the worker, where a hang can be killed.
+        info = derivation(state["obj"], message[1], inspect_object(state["obj"], message[1]), lambda thunk: thunk())
+        return ("derived", (info.derived_note, info.derive_failure))
     if kind == "call":
         _, form, adapter, payload, ctx_blob = message
         ctx = pickle.loads(ctx_blob) if ctx_blob is not None else None
@@ -647,14 +671,10 @@ def _serve(message: tuple[Any, ...], state: dict[str, Any], conn: Connection) ->
 
 
 def _load(target: Target) -> tuple[Any, Loaded]:
-    from .loader import derivation, inspect_object, resolve_spec
+    from .loader import inspect_object, resolve_spec
 
     obj = pickle.loads(target.pickled) if target.pickled is not None else resolve_spec(target.spec or "")
-    info = inspect_object(obj, target.label)
-    if target.derive:
-        # The derivation calls the user's code: here, in the worker, where a hang can be killed.
-        info = derivation(obj, target.label, info, lambda thunk: thunk())
-    return obj, info
+    return obj, inspect_object(obj, target.label)
 
 
 def _run(obj: Any, form: str, adapter: str | None, args: tuple[Any, ...]) -> tuple[Any, ...]:
