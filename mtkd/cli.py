@@ -15,16 +15,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mtkd import plugins
+from mtkd.budget import BudgetExhausted
+from mtkd.budget import wall as budget_wall
 from mtkd.counterexamples import SearchConfig, corpus, search_property
 from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd.errors import InvalidOptionError, MtkdError, OperatorFailure
 from mtkd.format import Format
 from mtkd.operators import BUILTINS, Operator, load_operator
-from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.operators.loader import IMPORT_SECONDS
+from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
-from mtkd.budget import BudgetExhausted
-from mtkd.budget import wall as budget_wall
 from mtkd.verify import Report, VerifyOptions, out_of_budget, verify
 
 from .corpus_dirs import project_dir

@@ -36,7 +36,6 @@ from .protocol import DeadlineExceeded, Operator, RemoteForm, deadline
 from .registry import BUILTINS
 from .sandbox import Loaded, Sandbox, Target, TransportError
 
-
 IMPORT_SECONDS = 60.0
 """How long importing a user operator (in its worker) may take: room for torch or jax to load."""
 

@@ -30,7 +30,6 @@ import numpy as np
 from mtkd import budget
 from mtkd.errors import OperatorFailure
 
-from .builtin import BuiltinOperator
 from .precision import Arithmetic
 from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
 
@@ -238,7 +237,8 @@ class Operator:
 
             module, _, attr = adapter.partition(":")
             built = functools.partial(getattr(importlib.import_module(module), attr), self.func)
-        return replace(self, **{FORM_FIELDS[form]: built})
+        changes: dict[str, Any] = {FORM_FIELDS[form]: built}
+        return replace(self, **changes)
 
     @property
     def capabilities(self) -> tuple[str, ...]:

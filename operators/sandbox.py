@@ -433,7 +433,7 @@ class Sandbox:
                 failure = UserRaised(str(message), output, str(type_name), bool(modified), bool(ordinary))
             else:
                 failure = BadOutput(str(inner[1]), output)
-            failure.index = int(index)  # type: ignore[attr-defined]
+            failure.index = int(index)  # type: ignore[union-attr]
             raise failure
 
     def _request(self, message: tuple[Any, ...], limit: float, ctx: Any, progress: bool = False) -> Any:
