@@ -1,18 +1,23 @@
 """Counterexample search: random batches alternating with guided refinement, in seeded streams.
 
 A search runs ``streams`` independent streams, each seeded from ``(seed, property id, stream)``.
-A stream works in *steps*: one random batch from the generators, then (unless that batch already
-gave a certified counterexample) a guided refinement (:mod:`~mtkd.counterexamples.guided`)
-started from the batch's best inputs. Every input whose float64 margin looks violated becomes a
-candidate, worst first, and only a candidate that survives
-:mod:`~mtkd.counterexamples.certify` is reported.
+A stream works in *steps*: one random batch from the generators, then a guided refinement
+(:mod:`~mtkd.counterexamples.guided`) started from the batch's best inputs. Every input whose
+float64 margin looks violated becomes a candidate, worst first, and only a candidate that
+survives :mod:`~mtkd.counterexamples.certify` is reported (the guided phase's candidates count
+only when the random batch gave no certified one).
 
-**Determinism.** Every step of every stream evaluates the same number of inputs, so the first
-find is the lowest ``(step, stream)`` pair whichever way the streams are scheduled: one process
-runs them round-robin, ``workers > 1`` processes run them side by side (work after the winning
-step is discarded). The result is therefore identical for any number of workers; only the time
-budget, a safety net behind the input quota, can end a run at a machine-dependent point (the
-message says which one ended it).
+**Determinism.** Every step of every stream evaluates the same number of inputs, and streams run
+as *segments* of steps, each one task of a :mod:`~mtkd.counterexamples.backends` backend (this
+process, a local pool, dask or Ray). Workers only report float64 candidates; the client gathers
+the segments in stream order and certifies candidates in ``(step, stream)`` order, so the first
+find is the lowest ``(step, stream)`` pair however the tasks were scheduled (work after the
+winning step is discarded). The result is therefore identical for any backend and number of
+workers; only the time budget, a safety net behind the input quota, can end a run at a
+machine-dependent point (the message says which one ended it).
+
+**Memory.** At large ``K * V`` the random batch is cut so that one step needs at most
+``memory_mb`` (:func:`batch_for_memory`); that cut depends on the config only.
 
 The winner is then *polished* (guided descent from the find, to report the worst margin seen)
 and *shrunk* (:mod:`~mtkd.counterexamples.shrink`) to a minimal certified counterexample.
@@ -20,13 +25,10 @@ and *shrunk* (:mod:`~mtkd.counterexamples.shrink`) to a minimal certified counte
 
 from __future__ import annotations
 
-import multiprocessing
-import pickle
-import queue
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable, Generator
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -35,9 +37,12 @@ from mtkd.operators import Operator
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated_reason
 
+from .backends import Backend
+from .backends.local import LocalBackend
 from .certify import Outcome, certify_candidate, strongest_certificate
 from .generators import DEFAULT_SIZES, generate
 from .guided import GuidedConfig, concat, refine, top
+from .shipping import Shipped, ShippedLoadError, ship
 from .shrink import shrink
 
 CANDIDATE_SLACK = 1e-12
@@ -61,7 +66,7 @@ class SearchConfig:
     """Alternate random batches with guided refinement (else: random batches only)."""
     streams: int = 2
     workers: int = 1
-    """Processes running the streams; any value gives the same result."""
+    """Local processes running the streams when no backend is given; any value gives the same result."""
     shrink_seconds: float = 4.0
     """Time for shrinking the find to a minimal counterexample (0: keep it as found)."""
     polish: bool = True
@@ -69,6 +74,9 @@ class SearchConfig:
     of the time to the first find, which polishing follows."""
     domain: Domain = Domain.OPEN
     """Which teachers the random generators draw: all positive, or with exact zeros in every input."""
+    memory_mb: int = 1024
+    """Peak search memory per worker the batch size is cut to at large ``K * V``
+    (:func:`batch_for_memory`); the default sizes are never cut."""
 
 
 @dataclass
@@ -82,24 +90,6 @@ class SearchStats:
     """Rejected candidates per :class:`~.certify.Rejection` (by its description)."""
 
 
-@dataclass(frozen=True)
-class StreamEnd:
-    """How one stream ended: at a find or error (``step`` set), or with its quota or time spent."""
-
-    index: int
-    steps: int
-    step: int | None
-    outcome: Outcome | None
-    error: str | None
-    elapsed: float
-    best: float
-    candidates: int
-    rejected: int
-    generators: frozenset[str]
-    ended_by: str
-    rejected_by: tuple[tuple[str, int], ...] = ()
-
-
 ProgressFn = Callable[[int, float], None]
 
 
@@ -109,46 +99,43 @@ def is_candidate(m: Margins, slack: float) -> np.ndarray:
 
 def search_property(op: Operator, prop: Property, config: SearchConfig,
                     progress: ProgressFn | None = None,
-                    batches: Callable[[np.random.Generator], Batch] | None = None) -> Result:
+                    batches: Callable[[np.random.Generator], Batch] | None = None,
+                    backend: Backend | None = None) -> Result:
     """Search for a certified counterexample to ``prop``; the verdict is never ``proved``.
 
     ``batches`` replaces the random generators (a custom input distribution). A refuted result
     carries the shrunk counterexample, and in ``extra`` the worst violation found (``worst``),
     ``time_to_first_certified`` (seconds) and the input count.
+
+    ``backend`` runs the streams (default: this process, or a local pool of ``config.workers``);
+    the result is the same on every backend. Streams that cannot be shipped to workers (a custom
+    ``batches``, an in-memory operator, a property outside the catalogue) run in this process.
     """
     unstated = unstated_reason(prop, config.domain)
     if unstated is not None:
         return Result(prop.id, Verdict.UNKNOWN, method="not applicable", scope=config.domain.label, message=unstated)
+    if backend is None:
+        with LocalBackend(config.workers) as own:
+            return search_property(op, prop, config, progress, batches, own)
     start = time.monotonic()
     plan = _Plan.of(op, config)
-    ends = _run_streams(op, prop, config, plan, start, progress, batches)
-    winner = min((e for e in ends if e.step is not None), key=lambda e: (e.step, e.index), default=None)
-    if config.stop_at_first or winner is None or winner.error is not None:
-        inputs = plan.inputs_until(winner, ends)
-    else:
-        inputs = sum(plan.inputs_after(e.steps) for e in ends)
-        kept = [(e, e.outcome) for e in ends if e.outcome is not None]
-        winner = min(kept, key=lambda pair: (_rank(pair[1]), pair[0].index))[0]
+    hunt = _hunt(op, prop, config, plan, start, progress, batches, backend)
     elapsed = time.monotonic() - start
-    if winner is not None and winner.error is not None:
+    if hunt.error is not None:
         return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config),
-                      message=winner.error, seconds=elapsed)
-    candidates = sum(e.candidates for e in ends)
-    rejected = sum(e.rejected for e in ends)
-    if winner is None:
-        ended_by = "time budget" if any(e.ended_by == "time budget" for e in ends) else "input quota"
-        generators = sorted({g for e in ends for g in e.generators})
-        by: dict[str, int] = {}
-        for e in ends:
-            for why, n in e.rejected_by:
-                by[why] = by.get(why, 0) + n
+                      message=hunt.error, seconds=elapsed)
+    if hunt.outcome is None:
+        generators = sorted(hunt.generators)
         return Result(prop.id, Verdict.NOT_REFUTED, method=plan.method, scope=_scope(config),
-                      message=(f"{inputs} inputs ({ended_by}), generators: {', '.join(generators)}; "
-                               + rejection_summary(candidates, rejected, by) + "."),
-                      seconds=elapsed, extra={"inputs": inputs, "rejected_by": by})
-    assert winner.outcome is not None and winner.outcome.counterexample is not None
-    found = winner.outcome.counterexample
-    worst = (polish(op, prop, found, np.random.default_rng([config.seed, _stable_hash(prop.id), 10**6]))
+                      message=(f"{hunt.inputs} inputs ({hunt.ended_by}), generators: {', '.join(generators)}; "
+                               + rejection_summary(hunt.stats.candidates, hunt.stats.rejected,
+                                                   hunt.stats.rejected_by) + "."),
+                      seconds=elapsed, extra={"inputs": hunt.inputs, "rejected_by": hunt.stats.rejected_by})
+    assert hunt.outcome.counterexample is not None
+    found = hunt.outcome.counterexample
+    # Polishing and shrinking happen once, here on the client, for the winning find only.
+    worst = (polish(op, prop, found, np.random.default_rng([config.seed, _stable_hash(prop.id), 10**6]),
+                    replace(POLISH, children=min(POLISH.children, plan.batch)))
              if config.polish else found)
     minimal = found
     if config.shrink_seconds > 0:
@@ -156,12 +143,36 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
                   scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
                   counterexample=minimal,
-                  message=f"{minimal.explanation} Found after {inputs} inputs; "
-                          f"{rejected} round-off candidates rejected.",
+                  message=f"{minimal.explanation} Found after {hunt.inputs} inputs; "
+                          f"{hunt.stats.rejected} round-off candidates rejected.",
                   seconds=time.monotonic() - start,
-                  extra={"inputs": inputs, "time_to_first": round(winner.elapsed, 3),
-                         "time_to_first_certified": round(winner.elapsed, 3) if found.certified else None,
+                  extra={"inputs": hunt.inputs, "time_to_first": round(hunt.found_at, 3),
+                         "time_to_first_certified": round(hunt.found_at, 3) if found.certified else None,
                          "found_size": [found.K, found.V], "worst": worst.to_json()})
+
+
+MEMORY_FACTOR = 8
+"""Peak bytes per teacher entry of a batch, in float64 words: the inputs, their temperature-scaled
+copies, the pools and the property's intermediates (measured in ``bench/distributed.md``)."""
+
+MIN_BATCH = 4
+"""The smallest random batch (the guided refinement keeps 4 parents)."""
+
+
+def batch_for_memory(batch: int, sizes: tuple[tuple[int, int], ...], memory_mb: int) -> int:
+    """The random batch size: ``batch``, cut so that ``N * K * V * 8 * MEMORY_FACTOR <= memory_mb`` MB.
+
+    Only large ``K * V`` is cut (the default sizes never are); the cut depends on the config
+    alone, so every backend and worker count runs the same steps.
+
+    >>> batch_for_memory(64, ((3, 64),), 1024)
+    64
+    >>> batch_for_memory(64, ((8, 131072),), 1024)
+    16
+    """
+    entries = max(k * v for k, v in sizes)
+    fits = (memory_mb << 20) // (entries * 8 * MEMORY_FACTOR)
+    return max(MIN_BATCH, min(batch, int(fits)))
 
 
 @dataclass(frozen=True)
@@ -181,9 +192,10 @@ class _Plan:
     """Inputs of the final random-only step in each stream (0: none)."""
 
     @classmethod
-    def of(cls, op: Operator, config: SearchConfig) -> "_Plan":
+    def of(cls, op: Operator, config: SearchConfig) -> _Plan:
         # A per-input operator is called in a Python loop: smaller batches keep steps short.
         batch = config.batch if op.batched_func is not None else max(4, config.batch // 8)
+        batch = batch_for_memory(batch, config.sizes, config.memory_mb)
         guided = None
         if config.guided:
             guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8)
@@ -208,99 +220,230 @@ class _Plan:
     def method(self) -> str:
         return "search (random + guided)" if self.guided else "search (random)"
 
-    def inputs_until(self, winner: StreamEnd | None, ends: list[StreamEnd]) -> int:
-        """Inputs evaluated up to the winning step in round-robin order (all of them if none won)."""
-        if winner is None:
-            return sum(self.inputs_after(e.steps) for e in ends)
-        assert winner.step is not None
-        return sum(self.inputs_after(min(e.steps, winner.step + (1 if e.index <= winner.index else 0)))
-                   for e in ends)
+
+# ---- streams as tasks ---------------------------------------------------------------------------
+#
+# A stream is a seeded sequence of steps. Its state (generator, archive of elites, counters) is a
+# plain picklable object, so a stream runs as a series of *segments*, each one task on whatever
+# backend: all streams run steps [a, b), the client gathers the segments in stream order, and
+# certifies the float64 candidates they report in (step, stream) order. The first candidate that
+# certifies (or the first operator error) wins; the next segment is only started if none did.
+# Workers never certify: certification, polishing and shrinking happen once, on the client.
 
 
-def _stream(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float,
-            batches: Callable[[np.random.Generator], Batch] | None) -> Generator[tuple[float, StreamEnd | None], None, None]:
-    """Run one stream step by step; yields the step's best margin, and the end record when done."""
-    rng = np.random.default_rng([config.seed, _stable_hash(prop.id), index])
-    stats = SearchStats()
+@dataclass(frozen=True)
+class _Phase:
+    """The float64 candidates of one batch: how many there were, and the worst few to certify."""
+
+    count: int
+    P: np.ndarray
+    T: np.ndarray
+    w: np.ndarray
+    witnesses: tuple[dict[str, Any], ...]
+    margins: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _StepReport:
+    """A step that needs the client's attention: candidates (random phase, then guided), or an error."""
+
+    step: int
+    phases: tuple[_Phase, ...]
+    error: str | None = None
+
+
+@dataclass
+class _StreamState:
+    """Everything a stream carries from one segment to the next."""
+
+    index: int
+    rng: np.random.Generator
+    archive: _Archive | None
+    steps: int = 0
+    best: float = np.inf
+    generators: set[str] = field(default_factory=set)
+    stopped: bool = False
+    """Ended by an operator error: no further steps."""
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One task: run ``state``'s stream up to step ``until`` (or until ``seconds`` are spent)."""
+
+    source: Shipped | tuple[Operator, Property]
+    config: SearchConfig
+    plan: _Plan
+    state: _StreamState
+    until: int
+    seconds: float
+    batches: Callable[[np.random.Generator], Batch] | None = None
+
+
+@dataclass(frozen=True)
+class _SegmentEnd:
+    state: _StreamState
+    reports: tuple[_StepReport, ...]
+    load_error: str | None = None
+
+
+SEGMENT_MAX_STEPS = 16
+"""Segments grow 1, 2, 4, ... steps up to this: early finds stop fast, long hunts pay little
+per-task overhead. The segment length never changes results, only how much work after the
+winning step is discarded."""
+
+
+def _run_segment(task: _Segment) -> _SegmentEnd:
+    """Worker side: advance one stream; report candidates and errors, certify nothing."""
+    try:
+        op, prop = task.source.load() if isinstance(task.source, Shipped) else task.source
+    except ShippedLoadError as exc:
+        return _SegmentEnd(task.state, (), str(exc))
+    state, plan, config = task.state, task.plan, task.config
     slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
-    best_margin = np.inf
-    kept: tuple[int, float, Outcome] | None = None
-    archive = _Archive(plan.guided) if plan.guided is not None else None
-
-    def end(step: int | None, outcome: Outcome | None, error: str | None, ended_by: str, at: float) -> StreamEnd:
-        return StreamEnd(index, stats.batches, step, outcome, error, at, best_margin, stats.candidates,
-                         stats.rejected, frozenset(stats.generators), ended_by, tuple(sorted(stats.rejected_by.items())))
-
-    for step in range(plan.total_steps):
-        if time.monotonic() - start > config.seconds:
-            break
+    began = time.monotonic()
+    reports = []
+    while state.steps < task.until and not state.stopped and time.monotonic() - began <= task.seconds:
+        step = state.steps
         full = step < plan.steps
-        K, V = config.sizes[(index + step * plan.streams) % len(config.sizes)]
-        stats.batches += 1
+        K, V = config.sizes[(state.index + step * plan.streams) % len(config.sizes)]
+        state.steps += 1
+        phases = []
         try:
-            x = batches(rng) if batches is not None else generate(rng, plan.batch if full else plan.tail, K, V, config.domain)
-            stats.generators.add(x.generator.split("/")[0])
-            m = prop.margins(op, x, rng)
-            best_margin = min(best_margin, _finite_min(m))
-            found = _certify_batch(op, prop, x, m, slack, stats)
-            certified = found is not None and found.counterexample is not None and found.counterexample.certified
-            if not certified and archive is not None and full:
-                archive.add(x, m)
-                y, my = archive.refine(op, prop, rng, x.shape[1:], step % 2 == 0)
-                best_margin = min(best_margin, _finite_min(my))
-                found = _best(found, _certify_batch(op, prop, y, my, slack, stats))
+            x = task.batches(state.rng) if task.batches is not None else generate(state.rng, plan.batch if full else plan.tail, K, V,
+                                                                                  config.domain)
+            state.generators.add(x.generator.split("/")[0])
+            m = prop.margins(op, x, state.rng)
+            state.best = min(state.best, _finite_min(m))
+            phases.append(_candidates(x, m, slack))
+            if state.archive is not None and full:  # the tail step is random-only
+                state.archive.add(x, m)
+                y, my = state.archive.refine(op, prop, state.rng, x.shape[1:], step % 2 == 0)
+                state.best = min(state.best, _finite_min(my))
+                phases.append(_candidates(y, my, slack))
         except OperatorFailure as failure:
-            yield best_margin, end(step, None, str(failure), "error", time.monotonic() - start)
-            return
-        if found is not None:
-            if config.stop_at_first:
-                yield best_margin, end(step, found, None, "find", time.monotonic() - start)
-                return
-            if kept is None or _rank(found) < _rank(kept[2]):
-                kept = (step, time.monotonic() - start, found)
-        yield best_margin, None
-    ended_by = "time budget" if stats.batches < plan.total_steps else "input quota"
+            state.stopped = True
+            reports.append(_StepReport(step, tuple(phases), str(failure)))
+            break
+        if any(p.count for p in phases):
+            reports.append(_StepReport(step, tuple(phases)))
+    return _SegmentEnd(state, tuple(reports))
+
+
+def _candidates(x: Batch, m: Margins, slack: float) -> _Phase:
+    idx = np.flatnonzero(is_candidate(m, slack))
+    worst = idx[np.argsort(m.values[idx], kind="stable")][:CANDIDATES_PER_BATCH]
+    return _Phase(len(idx), x.P[worst].copy(), x.T[worst].copy(), x.w[worst].copy(),
+                  tuple(m.witness_at(int(n)) for n in worst), tuple(float(m.values[n]) for n in worst))
+
+
+@dataclass
+class _Hunt:
+    """What the client learnt from the streams."""
+
+    stats: SearchStats
+    inputs: int = 0
+    outcome: Outcome | None = None
+    error: str | None = None
+    found_at: float = 0.0
+    ended_by: str = "input quota"
+    generators: set[str] = field(default_factory=set)
+
+
+def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
+          progress: ProgressFn | None, batches: Callable[[np.random.Generator], Batch] | None,
+          backend: Backend) -> _Hunt:
+    shipped = ship(op, prop)
+    local = backend.in_process or batches is not None or not isinstance(shipped, Shipped)
+    if local and not backend.in_process:
+        backend = LocalBackend(1)  # not shippable: run here (the result is the same, only slower)
+    source: Shipped | tuple[Operator, Property] = (op, prop) if local else shipped  # type: ignore[assignment]
+    states = [_StreamState(i, np.random.default_rng([config.seed, _stable_hash(prop.id), i]),
+                           _Archive(plan.guided) if plan.guided is not None else None)
+              for i in range(plan.streams)]
+    hunt = _Hunt(SearchStats())
+    kept: tuple[tuple[int, int], int, int, Outcome] | None = None  # (rank, step, stream, outcome)
+    stepped = [0] * plan.streams
+    best = [np.inf]
+    length = 1
+    while True:
+        live = [s for s in states if not s.stopped and s.steps < plan.total_steps]
+        if not live:
+            break
+        left = config.seconds - (time.monotonic() - start)
+        if left <= 0:
+            hunt.ended_by = "time budget"
+            break
+        until = min(plan.total_steps, max(s.steps for s in live) + length)
+        length = min(2 * length, SEGMENT_MAX_STEPS)
+        tasks = [_Segment(source, config, plan, s, until, left, batches) for s in live]
+
+        def done(i: int, end: _SegmentEnd, live: list[_StreamState] = live) -> None:
+            stepped[live[i].index] = end.state.steps
+            best[0] = min(best[0], end.state.best)
+            if progress is not None:
+                progress(sum(plan.inputs_after(n) for n in stepped), best[0])
+
+        ends = list(backend.map(_run_segment, tasks, done))
+        for end in ends:
+            if end.load_error is not None:
+                hunt.error = end.load_error
+                return hunt
+            states[end.state.index] = end.state
+            if end.state.steps < until and not end.state.stopped:
+                hunt.ended_by = "time budget"
+        events = sorted(((r.step, e.state.index, r) for e in ends for r in e.reports), key=lambda t: t[:2])
+        for step, index, report in events:
+            if kept is not None and config.stop_at_first:
+                break
+            error = report.error
+            try:
+                outcome = _examine(op, prop, report, hunt.stats)
+            except OperatorFailure as failure:  # the precise form misbehaved while certifying
+                outcome, error = None, str(failure)
+            if error is not None and outcome is None:
+                if kept is None:
+                    hunt.error = error
+                    _count_inputs(hunt, states, plan, (step, index))
+                    return hunt
+                continue
+            if outcome is not None:
+                if kept is None:
+                    hunt.found_at = time.monotonic() - start
+                rank = _rank(outcome)
+                if kept is None or rank < kept[0]:
+                    kept = (rank, step, index, outcome)
+        if kept is not None and config.stop_at_first:
+            break
+        if hunt.ended_by == "time budget":
+            break
+    for s in states:
+        hunt.generators |= s.generators
     if kept is not None:
-        yield best_margin, end(kept[0], kept[2], None, ended_by, kept[1])
+        hunt.outcome = kept[3]
+        _count_inputs(hunt, states, plan, (kept[1], kept[2]) if config.stop_at_first else None)
     else:
-        yield best_margin, end(None, None, None, ended_by, time.monotonic() - start)
+        _count_inputs(hunt, states, plan, None)
+    return hunt
 
 
-def _run_streams(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
-                 progress: ProgressFn | None,
-                 batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
-    if config.workers > 1 and plan.streams > 1 and getattr(op, "sandboxed", False):
-        return _run_threads(op, prop, config, plan, start, progress, batches)
-    if config.workers > 1 and plan.streams > 1 and batches is None and _picklable(op, prop):
-        return _run_parallel(op, prop, config, plan, start, progress)
-    return _run_round_robin(op, prop, config, plan, start, progress, batches)
+def _examine(op: Operator, prop: Property, report: _StepReport, stats: SearchStats) -> Outcome | None:
+    """Certify a step's candidates as the stream itself would have: the guided phase only if the
+    random batch gave no certified counterexample."""
+    found: Outcome | None = None
+    for phase in report.phases:
+        found = _best(found, _certify_phase(op, prop, phase, stats))
+        if found is not None and found.counterexample is not None and found.counterexample.certified:
+            break
+    return found
 
 
-def _run_round_robin(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
-                     progress: ProgressFn | None,
-                     batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
-    live = {i: _stream(op, prop, config, plan, i, start, batches) for i in range(plan.streams)}
-    ends: dict[int, StreamEnd] = {}
-    best = np.inf
-    rounds = 0
-    while live:
-        rounds += 1
-        for i in sorted(live):
-            margin, done = next(live[i])
-            best = min(best, margin)
-            if done is not None:
-                ends[i] = done
-                del live[i]
-        if progress is not None:
-            progress(plan.streams * plan.inputs_after(rounds), best)
-        if config.stop_at_first and any(e.step is not None for e in ends.values()):
-            # Streams not yet finished lost this round (lower (step, stream) already won).
-            for i, gen in live.items():
-                gen.close()
-                ends[i] = StreamEnd(i, min(plan.total_steps, max(e.steps for e in ends.values())), None, None, None,
-                                    0.0, np.inf, 0, 0, frozenset(), "superseded")
-            live = {}
-    return [ends[i] for i in sorted(ends)]
+def _count_inputs(hunt: _Hunt, states: list[_StreamState], plan: _Plan, winner: tuple[int, int] | None) -> None:
+    """Inputs evaluated up to the winning (step, stream) in round-robin order (all of them if none won)."""
+    if winner is None:
+        hunt.inputs = sum(plan.inputs_after(s.steps) for s in states)
+        return
+    step, index = winner
+    hunt.inputs = sum(plan.inputs_after(min(s.steps, step + (1 if s.index <= index else 0))) for s in states)
 
 
 class _Archive:
@@ -337,89 +480,6 @@ class _Archive:
         return y, my
 
 
-# ---- parallel streams --------------------------------------------------------------------------
-
-_PROGRESS: Any = None
-
-
-def _init_worker(q: Any) -> None:
-    global _PROGRESS
-    _PROGRESS = q
-
-
-def _worker(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, index: int, start: float) -> StreamEnd:
-    for step, (margin, done) in enumerate(_stream(op, prop, config, plan, index, start, None)):
-        if _PROGRESS is not None:
-            _PROGRESS.put((index, step + 1, margin))
-        if done is not None:
-            return done
-    raise AssertionError("a stream always ends with a record")
-
-
-def _run_parallel(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
-                  progress: ProgressFn | None) -> list[StreamEnd]:
-    # fork: the children inherit user-file operator modules, which pickling refers to by name.
-    ctx = multiprocessing.get_context("fork")
-    events = ctx.Queue() if progress is not None else None
-    steps = [0] * plan.streams
-    best = np.inf
-    with ProcessPoolExecutor(max_workers=min(config.workers, plan.streams), mp_context=ctx,
-                             initializer=_init_worker, initargs=(events,)) as pool:
-        futures = [pool.submit(_worker, op, prop, config, plan, i, start) for i in range(plan.streams)]
-        while not all(f.done() for f in futures):
-            if events is None:
-                time.sleep(0.02)
-                continue
-            try:
-                i, n, margin = events.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            steps[i], best = n, min(best, margin)
-            progress(sum(plan.inputs_after(n) for n in steps), best)  # type: ignore[misc]
-        return [f.result() for f in futures]
-
-
-def _run_threads(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
-                 progress: ProgressFn | None,
-                 batches: Callable[[np.random.Generator], Batch] | None) -> list[StreamEnd]:
-    """Streams side by side in threads, for an operator whose code runs in worker processes.
-
-    The user's code is in the workers (one per stream, kept across properties), so threads run
-    in parallel where it matters and no process is forked or started per search.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    lanes = min(config.workers, plan.streams)
-    events: queue.Queue[tuple[int, int, float]] = queue.Queue()
-    steps = [0] * plan.streams
-    best = np.inf
-
-    def run(i: int) -> StreamEnd:
-        for step, (margin, done) in enumerate(_stream(op.replica(i % lanes), prop, config, plan, i, start, batches)):
-            events.put((i, step + 1, margin))
-            if done is not None:
-                return done
-        raise AssertionError("a stream always ends with a record")
-
-    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="mtkd-stream") as pool:
-        futures = [pool.submit(run, i) for i in range(plan.streams)]
-        while not all(f.done() for f in futures):
-            try:
-                i, n, margin = events.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            steps[i], best = n, min(best, margin)
-            if progress is not None:
-                progress(sum(steps) * plan.step_inputs, best)
-        return [f.result() for f in futures]
-
-
-def _picklable(op: Operator, prop: Property) -> bool:
-    try:
-        pickle.dumps((op, prop))
-        return True
-    except Exception:  # noqa: BLE001 - lambdas and local closures cannot cross processes
-        return False
 
 
 # ---- candidates ---------------------------------------------------------------------------------
@@ -441,15 +501,14 @@ def _best(a: Outcome | None, b: Outcome | None) -> Outcome | None:
     return b if _rank(b) < _rank(a) else a
 
 
-def _certify_batch(op: Operator, prop: Property, x: Batch, m: Margins, slack: float,
-                   stats: SearchStats) -> Outcome | None:
-    idx = np.flatnonzero(is_candidate(m, slack))
-    if len(idx) == 0:
+def _certify_phase(op: Operator, prop: Property, phase: _Phase, stats: SearchStats) -> Outcome | None:
+    """The first certified candidate of a batch, worst margin first (else an uncertified one, if any)."""
+    if phase.count == 0:
         return None
-    stats.candidates += len(idx)
+    stats.candidates += phase.count
     fallback = None
-    for n in idx[np.argsort(m.values[idx], kind="stable")][:CANDIDATES_PER_BATCH]:
-        outcome = certify_candidate(op, prop, x.P[n], x.T[n], x.w[n], m.witness_at(int(n)), float(m.values[n]))
+    for n, (witness, margin) in enumerate(zip(phase.witnesses, phase.margins)):
+        outcome = certify_candidate(op, prop, phase.P[n], phase.T[n], phase.w[n], witness, margin)
         if outcome.counterexample is None:
             stats.rejected += 1
             assert outcome.rejection is not None, "a rejected candidate always says why"
@@ -478,8 +537,12 @@ def rejection_summary(candidates: int, rejected: int, by: dict[str, int]) -> str
     return f"{candidates} float64 candidates, {examined}, all rejected" + (f": {parts}" if parts else "")
 
 
+POLISH = GuidedConfig(parents=1, children=32, generations=12)
+"""The descent from a find (children cut to the search's batch at large ``K * V``)."""
+
+
 def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Generator,
-           config: GuidedConfig = GuidedConfig(parents=1, children=32, generations=12)) -> Counterexample:
+           config: GuidedConfig = POLISH) -> Counterexample:
     """Guided descent from a find; the most violated certified point seen (``cx`` if none beats it)."""
     P, T, w = ExactPoint.from_strings(cx.P, cx.T, cx.w).floats()
     x = Batch(P[None], T[None], w[None], "polish")
@@ -492,7 +555,7 @@ def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Gene
         return cx
     slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
     try:
-        found = _certify_batch(op, prop, y, my, slack, SearchStats())
+        found = _certify_phase(op, prop, _candidates(y, my, slack), SearchStats())
     except OperatorFailure:
         return cx  # polishing only reports a worse margin; a failure there must not lose the find
     if found is None or found.counterexample is None or found.counterexample.certified < cx.certified:

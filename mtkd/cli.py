@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,14 +20,16 @@ from mtkd import plugins
 from mtkd.budget import BudgetExhausted
 from mtkd.budget import wall as budget_wall
 from mtkd.counterexamples import SearchConfig, corpus, search_property
+from mtkd.counterexamples.backends import Backend, BackendChoice, BackendKind, open_backend
 from mtkd.counterexamples.generators import DEFAULT_SIZES
+from mtkd.counterexamples.shipping import ship
 from mtkd.errors import InvalidOptionError, MtkdError, OperatorFailure
 from mtkd.format import Format
 from mtkd.operators import BUILTINS, Operator, load_operator
 from mtkd.operators.loader import IMPORT_SECONDS
 from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
-from mtkd.verify import Report, VerifyOptions, out_of_budget, verify
+from mtkd.verify import Report, VerifyOptions, out_of_budget, verify, verify_all
 
 from .corpus_dirs import project_dir
 from .engines import Engine
@@ -179,10 +183,19 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except MtkdError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # The backend's context manager has cancelled its tasks and stopped its workers.
+            err.print("[bold red]interrupted[/] (Ctrl-C): pending tasks cancelled and workers stopped; the run is "
+                      "incomplete, so no results are reported.", highlight=False)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # Not sys.exit: the interpreter's exit hooks join executor threads of the terminated pool,
+            # which can block when the interrupt landed while the pool was starting.
+            os._exit(130)
         except OperatorFailure as exc:  # outside any property's check (e.g. report extras)
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(1)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("MTKD_DEBUG"):
@@ -236,6 +249,25 @@ def _progress() -> tuple[Progress, Callable[[str, int, float], None]]:
     return bar, update
 
 
+def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--backend`` and ``--scheduler``: where the tasks run (never what they compute)."""
+    fn = click.option("--scheduler", default=None, metavar="ADDRESS",
+                      help="dask: the scheduler's address (tcp://HOST:8786); ray: ray://HOST:10001 or auto. "
+                           "Default: start --workers workers on this machine for the run.")(fn)
+    return click.option("--backend", type=click.Choice([b.value for b in BackendKind]), default="local",
+                        show_default=True,
+                        help="Where tasks run: local (this process, or a process pool for --workers > 1), "
+                             "dask or ray (extras [dask], [ray]). The results are the same on every backend.")(fn)
+
+
+def _backend(kind: str, workers: int, scheduler: str | None) -> Backend:
+    if scheduler is not None and kind == BackendKind.LOCAL.value:
+        raise click.UsageError(
+            f"--scheduler {scheduler!r} needs --backend dask or ray; the local backend has no scheduler. "
+            "Drop --scheduler, or add --backend dask (tcp://HOST:8786) / --backend ray (ray://HOST:10001).")
+    return open_backend(BackendChoice(BackendKind(kind), workers, scheduler))
+
+
 DOMAIN_OPTION = click.option(
     "--domain", type=click.Choice([d.value for d in Domain]), default=Domain.OPEN.value, show_default=True,
     help="open: every teacher entry > 0 (where the proofs live); closed: search teachers with exact zeros.")
@@ -259,8 +291,9 @@ DOMAIN_OPTION = click.option(
 @click.option("--import-timeout", type=SECONDS, default=IMPORT_SECONDS, show_default=True,
               help="Seconds importing a user operator (in its worker process) may take.")
 @output_options
-@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
-              help="Processes for the search; the report is the same for any value.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes (local: properties checked side by side; 1 = in this process, no start-up cost) or "
+                   "workers (a dask LocalCluster / local Ray); the report is the same for any value.")
 @click.option("--save", is_flag=True, help="Save every certified counterexample to the corpus.")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Project corpus to replay first and --save into (default: $MTKD_CORPUS or ./.mtkd/corpus); "
@@ -268,24 +301,33 @@ DOMAIN_OPTION = click.option(
 @click.option("--no-corpus", is_flag=True, help="Do not replay saved counterexamples first.")
 @DOMAIN_OPTION
 @plugin_options
+@backend_options
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
                engine: str, max_k: int, max_v: int, call_timeout: float, import_timeout: float, fmt: str,
                details: bool, html: Path | None, workers: int, save: bool, corpus_dir: str, no_corpus: bool,
-               domain: str) -> None:
+               domain: str, backend: str, scheduler: str | None) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
     check_corpus_dir(corpus_dir, save)
     op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
                             corpus=None if no_corpus else corpus_dir, domain=Domain(domain))
-    if fmt == Format.TEXT.value:
-        err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}, {Domain(domain).label}")
-        bar, update = _progress()
-        with bar:
-            report = verify(op, options, update)
-    else:
-        report = verify(op, options)
+    with _backend(backend, workers, scheduler) as runner:
+        if fmt == Format.TEXT.value:
+            err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}, "
+                      f"{Domain(domain).label}, backend {_where(runner)}")
+            if runner.in_process:
+                bar, update = _progress()
+                with bar:
+                    report = verify(op, options, update)
+            else:
+                with _jobs_bar() as tick:
+                    report = verify_all([(op, options)], runner, tick)[0]
+            for note in filter(None, [report.run.get("note")]):
+                err.print(f"note: {note}", highlight=False)
+        else:
+            report = verify(op, options, backend=runner)
     emit(report, op, fmt, details, html)
     code = report.exit_code
     if save:
@@ -324,10 +366,13 @@ main.add_command(verify_cmd, "verify")
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)
 @click.option("--html", "html", is_flag=True,
               help="Also write conformance.html: one self-contained page, heat map and a figure per refutation.")
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+              help="Processes (local) or workers (a dask LocalCluster / local Ray); the report is the same.")
 @plugin_options
+@backend_options
 @_guard
 def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, max_inputs: int, engine: str,
-               html: bool) -> None:
+               html: bool, workers: int, backend: str, scheduler: str | None) -> None:
     """Conformance matrix, errata of the paper (errata.md, errata.tex) and statements, written to OUT.
 
     Operators registered by plug-ins (entry points, --operator-module) are included by default.
@@ -336,9 +381,10 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
     for spec in specs:
         load_operator(spec)  # fail fast, before minutes of work, on a bad spec
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine))
-    err.print(f"mtkd report: {len(specs)} operators, seed {seed}, engine {engine}")
-    with err.status("") as status:
-        data = build(tuple(specs), options, lambda spec: status.update(f"verifying {spec}"))
+    with _backend(backend, workers, scheduler) as runner:
+        err.print(f"mtkd report: {len(specs)} operators, seed {seed}, engine {engine}, backend {_where(runner)}")
+        with _jobs_bar() as tick:
+            data = build(tuple(specs), options, backend=runner, done=tick)
     for path in write(data, out, html=html):
         click.echo(f"wrote {path}")
     for r in data["reports"]:
@@ -355,7 +401,7 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--max-inputs", type=click.IntRange(min=1), default=400_000, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--k", "k", type=click.IntRange(1, 64), default=None, help="Fix the number of teachers.")
-@click.option("--v", "v", type=click.IntRange(2, 100_000), default=None, help="Fix the vocabulary size.")
+@click.option("--v", "v", type=click.IntRange(2, 1 << 20), default=None, help="Fix the vocabulary size.")
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Processes; the result is the same for any value.")
 @click.option("--call-timeout", type=SECONDS, default=5.0, show_default=True)
@@ -364,12 +410,17 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), default="",
               help="Project corpus for --save (default: $MTKD_CORPUS or ./.mtkd/corpus).")
 @output_options
+@click.option("--memory-mb", type=click.IntRange(min=64), default=1024, show_default=True,
+              help="Peak search memory per worker: at large K*V the batch is cut to fit (same cut on every "
+                   "backend, so results do not depend on it being the same machine).")
 @DOMAIN_OPTION
 @plugin_options
+@backend_options
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
                v: int | None, workers: int, call_timeout: float, import_timeout: float, save: bool, corpus_dir: str,
-               fmt: str, details: bool, html: Path | None, domain: str) -> None:
+               fmt: str, details: bool, html: Path | None, memory_mb: int, domain: str, backend: str,
+               scheduler: str | None) -> None:
     """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
@@ -379,7 +430,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
     config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,
-                          stop_at_first=True, domain=Domain(domain))
+                          stop_at_first=True, domain=Domain(domain), memory_mb=memory_mb)
     bar = Progress(TextColumn(f"{prop.id:<16}"), BarColumn(), TextColumn("{task.fields[info]}"),
                    console=err, transient=True, disable=fmt != Format.TEXT.value)
     task = bar.add_task("", total=budget, info="")
@@ -390,20 +441,49 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
         bar.update(task, completed=min(spent, budget),
                    info=f"{inputs} inputs, best margin {best:.3g}, {max(0.0, budget - spent):.1f} s left")
 
-    with bar, budget_wall(budget):
-        try:
-            result = search_property(op, prop, config, update)
-        except BudgetExhausted:
-            result = out_of_budget(prop.id, budget, time.monotonic() - t0)
+    with _backend(backend, workers, scheduler) as runner:
+        if fmt == Format.TEXT.value:
+            err.print(f"mtkd search {op.spec} {prop.id}: seed {seed}, backend {_where(runner)}", highlight=False)
+        with bar, budget_wall(budget):
+            try:
+                result = search_property(op, prop, config, update, backend=runner)
+            except BudgetExhausted:
+                result = out_of_budget(prop.id, budget, time.monotonic() - t0)
+        run = runner.describe()
+    shipped = ship(op, prop)
+    if isinstance(shipped, str) and not runner.in_process:
+        run = {"backend": "local", "workers": 1, "note": f"searched in this process: {shipped}"}
     report = Report(op.spec, seed, op.capabilities, tuple(op.limitations()), (result,), (),
                     {"budget": budget, "max_inputs": max_inputs, "engine": "search", "domain": domain,
-                     "sizes": [list(s) for s in sizes] if k or v else "default"})
+                     "sizes": [list(s) for s in sizes] if k or v else "default"}, run)
     emit(report, op, fmt, details, html, title=f"mtkd search {op.spec} {prop.id}",
          extra_json={"time_to_first_certified": result.extra.get("time_to_first_certified")})
     code = report.exit_code
     if save:
         code = max(code, _save(op, report, seed, corpus_dir))
     sys.exit(code)
+
+
+def _where(runner: Backend) -> str:
+    """``local (in-process)``, ``local (2 processes)``, ``dask (2 workers, LocalCluster)``..."""
+    run = runner.describe()
+    if runner.kind is BackendKind.LOCAL:
+        return "local (in-process)" if runner.in_process else f"local ({run['workers']} processes)"
+    return f"{run['backend']} ({run['workers']} workers, {run.get('scheduler')})"
+
+
+@contextlib.contextmanager
+def _jobs_bar() -> Iterator[Callable[[int, int], None]]:
+    """One progress bar over every worker's jobs (operator x property)."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} jobs"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task("checking", total=None)
+
+    def tick(finished: int, total: int) -> None:
+        bar.update(task, completed=finished, total=total)
+
+    with bar:
+        yield tick
 
 
 def _sizes(k: int | None, v: int | None, default: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:

@@ -105,6 +105,11 @@ def load_module_file(path: str) -> list[str]:
     return register_from(module, path)
 
 
+def loaded() -> frozenset[str]:
+    """What is registered so far: resolved plug-in file paths and entry-point keys (workers replay them)."""
+    return frozenset(_loaded)
+
+
 def load_entry_points() -> list[str]:
     """Register everything the installed distributions declare in the two entry-point groups."""
     names: list[str] = []

@@ -6,14 +6,18 @@ Engines gather evidence per property; :mod:`mtkd.policy` turns it into the verdi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import partial
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from mtkd import budget
 from mtkd.counterexamples import SearchConfig
+from mtkd.counterexamples.backends import Backend as TaskBackend
 from mtkd.counterexamples.corpus import entries_for, replay_entry
+from mtkd.counterexamples.shipping import Shipped, ShippedLoadError, ship
 from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
@@ -46,7 +50,7 @@ class VerifyOptions:
     max_v: int = 4
     smt_time_limit: float = 10.0
     workers: int = 1
-    """Processes for the search streams; the report does not depend on it."""
+    """Local processes for the search streams when no backend is given; the report does not depend on it."""
     corpus: str | None = ""
     """Project corpus replayed before anything else, then the packaged one ("": ``.mtkd/corpus`` or
     ``$MTKD_CORPUS``, see :mod:`mtkd.corpus_dirs`; None: do not replay)."""
@@ -65,6 +69,9 @@ class Report:
     results: tuple[Result, ...]
     alarms: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Where it ran (backend, workers, notes): the one part of the JSON that may differ between
+    runs with the same options, so comparisons leave it out."""
 
     def result(self, property_id: str) -> Result:
         """The result for ``property_id`` (``KeyError`` naming the checked ids if it was not checked)."""
@@ -87,6 +94,7 @@ class Report:
             "alarms": list(self.alarms),
             "options": dict(self.options),
             "results": [r.to_json() for r in self.results],
+            **({"run": dict(self.run)} if self.run else {}),
         }
 
 
@@ -94,30 +102,137 @@ ProgressFn = Callable[[str, int, float], None]
 
 
 def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
-           progress: ProgressFn | None = None) -> Report:
-    """Check ``op`` against the selected properties; never raises for operator misbehaviour."""
+           progress: ProgressFn | None = None, backend: TaskBackend | None = None) -> Report:
+    """Check ``op`` against the selected properties; never raises for operator misbehaviour.
+
+    With a ``backend`` that runs tasks elsewhere, each property is one task (the worker loads the
+    operator by its spec); the report is the same as in this process.
+    """
+    if backend is not None and not backend.in_process:
+        return verify_all([(op, options)], backend)[0]
     props = resolve(list(options.properties))
+    run = backend.describe() if backend is not None else {"backend": "local", "workers": options.workers}
+    return _assemble(op, options, _check_all(op, options, props, progress), run)
+
+
+def _check_all(op: Operator, options: VerifyOptions, props: Sequence[Property],
+               progress: ProgressFn | None) -> list[tuple[Result, str | None]]:
+    """Check ``props`` in this process, one after the other, inside the run's hard ``--budget`` wall."""
     per_prop = options.budget / max(1, len(props))
-    results: list[Result] = []
-    alarms: list[str] = []
+    checked: list[tuple[Result, str | None]] = []
     with budget.wall(options.budget):
         for prop in props:
             start = time.perf_counter()
             try:
                 if budget.expired():
                     raise budget.BudgetExhausted()
-                result, alarm = _check(op, prop, options, budget.clamp(per_prop), progress)
+                checked.append(_check(op, prop, options, budget.clamp(per_prop), progress))
             except budget.BudgetExhausted:
-                result, alarm = out_of_budget(prop.id, options.budget, time.perf_counter() - start), None
-            results.append(result)
-            if alarm:
-                alarms.append(alarm)
+                checked.append((out_of_budget(prop.id, options.budget, time.perf_counter() - start), None))
+    return checked
+
+
+def _assemble(op: Operator, options: VerifyOptions, checked: Sequence[tuple[Result, str | None]],
+              run: dict[str, Any] | None = None) -> Report:
     from mtkd.scope_marks import annotate
 
     return Report(op.spec, options.seed, op.capabilities, tuple(op.limitations()),
-                  annotate(results, options.max_k, options.max_v), tuple(alarms),
+                  annotate([r for r, _ in checked], options.max_k, options.max_v),
+                  tuple(alarm for _, alarm in checked if alarm),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
-                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value})
+                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value},
+                  run or {})
+
+
+@dataclass(frozen=True)
+class _PropertyJob:
+    """One operator x property check, shippable to any backend (the operator travels by spec)."""
+
+    source: Shipped
+    options: VerifyOptions
+    seconds: float
+
+
+def _property_job(job: _PropertyJob) -> tuple[Result, str | None]:
+    try:
+        op, prop = job.source.load()
+    except ShippedLoadError as exc:
+        return Result(job.source.prop_id, Verdict.ERROR, method="worker", message=str(exc)), None
+    # The worker's own wall: no job outlives the run's --budget (the client's wall is the net).
+    start = time.perf_counter()
+    with budget.wall(job.options.budget):
+        try:
+            return _check(op, prop, job.options, budget.clamp(job.seconds), None)
+        except budget.BudgetExhausted:
+            return out_of_budget(prop.id, job.options.budget, time.perf_counter() - start), None
+
+
+JobsDone = Callable[[int, int], None]
+"""``done(finished, total)`` as property jobs complete."""
+
+
+def verify_all(runs: Sequence[tuple[Operator, VerifyOptions]], backend: TaskBackend,
+               done: JobsDone | None = None) -> list[Report]:
+    """One :class:`Report` per ``(operator, options)``, every operator x property a task of ``backend``.
+
+    Jobs are gathered in submission order, so the reports do not depend on the backend. An
+    operator that cannot be shipped (an in-memory callable) is checked in this process, and its
+    report's ``run`` block says so.
+    """
+    jobs: list[_PropertyJob] = []
+    plans: list[tuple[Operator, VerifyOptions, list[Property], str | None]] = []
+    for op, options in runs:
+        props = resolve(list(options.properties))
+        per_prop = options.budget / max(1, len(props))
+        # Workers run their property's search in-process; a relative corpus path is the client's.
+        shipped_options = replace(options, workers=1, corpus=_absolute(options.corpus))
+        refs = [ship(op, prop) for prop in props]
+        note = next((r for r in refs if isinstance(r, str)), None)
+        if note is None and not backend.in_process:
+            jobs += [_PropertyJob(r, shipped_options, per_prop) for r in refs if isinstance(r, Shipped)]
+        plans.append((op, options, props, note))
+    finished = [0]
+
+    def tick(i: int, _: Any) -> None:
+        finished[0] += 1
+        if done is not None:
+            done(finished[0], len(jobs))
+
+    results = iter(_gather(backend, jobs, tick, [r[1] for r in runs]))
+    reports = []
+    for op, options, props, note in plans:
+        run = backend.describe()
+        if note is not None or backend.in_process:
+            checked = _check_all(op, options, props, None)
+            if note is not None and not backend.in_process:
+                run = {"backend": "local", "workers": 1,
+                       "note": f"checked in this process, not on {backend.kind.value}: {note}"}
+        else:
+            checked = [next(results) for _ in props]
+        reports.append(_assemble(op, options, checked, run))
+    return reports
+
+
+def _gather(backend: TaskBackend, jobs: list[_PropertyJob], tick: Callable[[int, Any], None],
+            options: Sequence[VerifyOptions]) -> list[tuple[Result, str | None]]:
+    """The jobs' results in submission order, inside a hard wall of the runs' summed ``--budget``:
+    jobs not finished when it falls are cancelled (the backend stops its workers) and reported
+    ``unknown`` (method "budget")."""
+    out: list[tuple[Result, str | None]] = []
+    wall = sum(o.budget for o in options)
+    start = time.perf_counter()
+    try:
+        with budget.wall(wall):
+            for checked in backend.map(_property_job, jobs, tick):
+                out.append(checked)
+    except budget.BudgetExhausted:
+        spent = time.perf_counter() - start
+        out += [(out_of_budget(job.source.prop_id, job.options.budget, spent), None) for job in jobs[len(out):]]
+    return out
+
+
+def _absolute(corpus: str | None) -> str | None:
+    return str(Path(corpus).resolve()) if corpus else corpus
 
 
 def out_of_budget(prop_id: str, seconds: float, spent: float) -> Result:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from mtkd.counterexamples.backends import Backend
 from mtkd.format import certified_mark, markdown
 from mtkd.operators import Operator, load_operator
 from mtkd.provenance import Provenance, collect
@@ -31,7 +33,7 @@ from mtkd.theorems.agnostic import findings
 from mtkd.theorems.derivations import derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
-from mtkd.verify import Report, VerifyOptions, verify
+from mtkd.verify import JobsDone, Report, VerifyOptions, verify, verify_all
 from mtkd.wording import WIDTH, counterexample_block, readable_intervals
 
 DEFAULT_OPERATORS: tuple[str, ...] = (
@@ -72,22 +74,31 @@ def closed_errors(reports: list[Report]) -> list[dict[str, Any]]:
 
 
 def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = VerifyOptions(),
-          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every operator and collect what the template needs."""
+          progress: Callable[[str], None] | None = None, backend: Backend | None = None,
+          done: JobsDone | None = None) -> dict[str, Any]:
+    """Run every operator and collect what the template needs.
+
+    With a ``backend``, every operator x property x domain check is one task (``done`` sees them
+    complete); the data is the same as in this process.
+    """
     start = time.perf_counter()
     ops: list[Operator] = [load_operator(s) for s in specs]
-    reports = []
-    for op in ops:
-        if progress:
-            progress(op.spec)
-        reports.append(verify(op, options))
     closed_options = replace(options, domain=Domain.CLOSED, corpus=None)
-    closed = []
-    for op in ops:
-        if progress:
-            progress(f"{op.spec} ({Domain.CLOSED.label})")
-        closed.append(verify(op, closed_options))
+    if backend is not None:
+        both = verify_all([(op, options) for op in ops] + [(op, closed_options) for op in ops], backend, done)
+        reports, closed = both[: len(ops)], both[len(ops):]
+    else:
+        reports, closed = [], []
+        for op in ops:
+            if progress:
+                progress(op.spec)
+            reports.append(verify(op, options))
+        for op in ops:
+            if progress:
+                progress(f"{op.spec} ({Domain.CLOSED.label})")
+            closed.append(verify(op, closed_options))
     return {
+        "run": backend.describe() if backend is not None else {"backend": "local", "workers": 1},
         "reports": reports,
         "closed": closed,
         "closed_errors": closed_errors(closed),
@@ -170,6 +181,7 @@ def write(data: dict[str, Any], out: Path, provenance: Provenance | None = None,
         "family": [{"property": f.id, "verdict": f.verdict.value, "message": f.message} for f in data["family"]],
         "operator_agnostic_claim": data.get("agnostic", []),
         "provenance": provenance.to_json(),
+        "run": data.get("run", {}),
     }, indent=2) + "\n")
     # Findings that refute a Sec. IV claim outright (a conforming operator violating it) lead the errata.
     errata = errata_mod.build(data["reports"], data["family"], (*data.get("agnostic", []), *lead))

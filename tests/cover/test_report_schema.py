@@ -17,7 +17,7 @@ from mtkd.theorems import PROPERTIES
 MTKD = str(Path(sys.executable).with_name("mtkd"))
 
 TOP_KEYS = {"operator", "seed", "results"}
-TOP_EXTRA_KEYS = {"capabilities", "limitations", "alarms", "options", "provenance"}
+TOP_EXTRA_KEYS = {"capabilities", "limitations", "alarms", "options", "provenance", "run"}
 RESULT_KEYS = {"property", "verdict", "certified", "method", "scope", "counterexample", "message"}
 RESULT_EXTRA_KEYS = {"seconds", "extra"}
 CX_KEYS = {"P", "T", "w", "witness", "margin", "precision"}

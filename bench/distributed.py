@@ -1,0 +1,144 @@
+"""Local vs dask on one machine: a large-V hunt and a power-mean sweep, time and peak memory per worker.
+
+Reproduce (writes bench/distributed.json; the numbers in bench/distributed.md come from it):
+
+    .venv/bin/pip install -e ".[bench]"        # dask[distributed] is in the bench extra
+    .venv/bin/python bench/distributed.py --quick   # reduced sweep quotas (what distributed.md reports)
+    .venv/bin/python bench/distributed.py           # the full sweep (default --max-inputs)
+
+Every measurement runs in a fresh Python process (``--one``), so peak resident memory is that
+run's: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` for the client (which is the only worker on
+the in-process local backend), and ``ru_maxrss`` of each dask worker process, read by
+``Client.run`` on a fresh ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``.
+The local pool's forkserver workers are not children of the client, so only their time is shown.
+
+Runs:
+
+* ``hunt-32k``: ``mtkd search geometric thm-IV.7 --v 32768 --k 8`` (``--call-timeout 600``: the
+  one certification at K * V = 262144 entries takes longer than the default 5 s per precise call);
+* ``sweep``: ``mtkd report`` on 20 power means, alpha on a grid in [-4, 4] (no 0), engine search;
+* ``hunt-131k``: the same hunt at V = 131072 with ``--memory-mb 1024``: the batch is cut to 16
+  inputs so that one search step stays within the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ALPHAS = [round(float(a), 2) for a in np.linspace(-4, 4, 21) if abs(a) > 1e-9]
+"""20 values of alpha, -4 .. 4 in steps of 0.4, without 0 (the geometric limit, not a power mean)."""
+SWEEP = [f"power:alpha={a:g}" for a in ALPHAS]
+HERE = Path(__file__).resolve().parent
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def _hunt_args(v: int, memory_mb: int) -> list[str]:
+    return ["search", "geometric", "thm-IV.7", "--v", str(v), "--k", "8", "--call-timeout", "600",
+            "--budget", "600", "--memory-mb", str(memory_mb), "--format", "json"]
+
+
+def one(run: str, backend: str, workers: int, quick: bool) -> dict[str, Any]:
+    """One measurement, in this (fresh) process."""
+    from click.testing import CliRunner
+
+    from mtkd.cli import main
+
+    if run == "sweep":
+        out = Path(tempfile.mkdtemp(prefix="mtkd-sweep-"))
+        args = ["report", "--out", str(out), "--engine", "search", "--max-inputs", "600" if quick else "6000"]
+        args += [a for spec in SWEEP for a in ("--operator", spec)]
+    else:
+        args = _hunt_args(32768 if run == "hunt-32k" else 131072, 1024)
+    args += ["--backend", backend, "--workers", str(workers)]
+    workers_rss: list[float] = []
+    if backend == "dask":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=50) as cluster, Client(cluster) as client:
+            t0 = time.perf_counter()
+            res = CliRunner().invoke(main, args + ["--scheduler", cluster.scheduler_address])
+            seconds = time.perf_counter() - t0
+            rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            workers_rss = sorted(rss.values())
+    else:
+        t0 = time.perf_counter()
+        res = CliRunner().invoke(main, args)
+        seconds = time.perf_counter() - t0
+    summary: dict[str, Any] = {"run": run, "backend": backend, "workers": workers, "seconds": round(seconds, 1),
+                               "exit_code": res.exit_code, "client_peak_mb": round(_maxrss_mb()),
+                               "worker_peak_mb": [round(x) for x in workers_rss]}
+    if run == "sweep":
+        data = json.loads((out / "conformance.json").read_text())
+        verdicts = [r["verdict"] for rep in data["operators"] + data["closed_domain"] for r in rep["results"]]
+        summary["verdicts"] = {v: verdicts.count(v) for v in sorted(set(verdicts))}
+        summary["comparable"] = _comparable(data)
+    else:
+        data = json.loads(res.stdout)
+        r = data["results"][0]
+        summary.update(verdict=r["verdict"], certified=r["certified"], scope=r["scope"],
+                       inputs=r.get("extra", {}).get("inputs"),
+                       time_to_first_certified=r.get("extra", {}).get("time_to_first_certified"))
+        summary["comparable"] = _comparable(data)
+    return summary
+
+
+def _comparable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _comparable(v) for k, v in data.items()
+                if k not in ("run", "seconds", "time_to_first", "time_to_first_certified")}
+    if isinstance(data, list):
+        return [_comparable(v) for v in data]
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--one", nargs=3, metavar=("RUN", "BACKEND", "WORKERS"))
+    parser.add_argument("--quick", action="store_true", help="sweep with --max-inputs 600 per property")
+    parser.add_argument("--runs", default="hunt-32k,sweep,hunt-131k")
+    args = parser.parse_args()
+    if args.one:
+        run, backend, workers = args.one
+        print(json.dumps(one(run, backend, int(workers), args.quick)))
+        return
+    plan = {"hunt-32k": [("local", 1), ("local", 2), ("dask", 2)],
+            "sweep": [("local", 1), ("local", 2), ("dask", 2)],
+            "hunt-131k": [("local", 1)]}
+    results = []
+    for run in args.runs.split(","):
+        for backend, workers in plan[run]:
+            cmd = [sys.executable, __file__, "--one", run, backend, str(workers)] + (["--quick"] if args.quick else [])
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            results.append(r)
+            print({k: v for k, v in r.items() if k != "comparable"}, flush=True)
+    for run in {r["run"] for r in results}:
+        same = {json.dumps(r["comparable"], sort_keys=True) for r in results if r["run"] == run}
+        print(f"{run}: identical JSON across backends: {len(same) == 1}")
+    # Merge with earlier runs (--runs measures a subset): a re-measured (run, backend, workers) replaces its row.
+    path = HERE / "distributed.json"
+    rows = {(r["run"], r["backend"], r["workers"]): r for r in (json.loads(path.read_text()) if path.exists() else [])}
+    rows.update({(r["run"], r["backend"], r["workers"]): {k: v for k, v in r.items() if k != "comparable"}
+                 for r in results})
+    path.write_text(json.dumps(list(rows.values()), indent=2))
+
+
+if __name__ == "__main__":
+    main()

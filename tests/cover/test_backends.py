@@ -1,0 +1,193 @@
+"""Backends: the same seed gives the same JSON on local (in-process or a pool), dask and ray.
+
+Dask runs on a ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` and Ray on a
+local ``ray.init(num_cpus=2)``; each is skipped with a reason when not installed. Quotas are
+small: each comparison is a few hundred inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from mtkd.cli import main
+from mtkd.counterexamples import SearchConfig, search_property
+from mtkd.counterexamples.backends import BackendChoice, BackendKind, WorkerLost, in_order, open_backend
+from mtkd.counterexamples.backends.local import LocalBackend
+from mtkd.counterexamples.search import batch_for_memory
+from mtkd.engines import Engine
+from mtkd.operators import load_operator, wrap_callable
+from mtkd.results import Verdict
+from mtkd.theorems import get_property
+from mtkd.verify import VerifyOptions, verify, verify_all
+
+SEARCH = ["search", "geometric", "thm-IV.7", "--max-inputs", "600", "--seed", "3", "--format", "json"]
+TIMING = ("seconds", "time_to_first", "time_to_first_certified")
+
+
+def comparable(data: Any) -> Any:
+    """The JSON without the ``run`` block and timing fields: what must not depend on the backend."""
+    if isinstance(data, dict):
+        return {k: comparable(v) for k, v in data.items() if k != "run" and k not in TIMING}
+    if isinstance(data, list):
+        return [comparable(v) for v in data]
+    return data
+
+
+def cli_json(*args: str) -> dict[str, Any]:
+    res = CliRunner().invoke(main, list(args))
+    assert res.exit_code in (0, 1), res.output
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def local_json() -> dict[str, Any]:
+    return cli_json(*SEARCH, "--workers", "1")
+
+
+def _die_once(marker: str) -> int:
+    """Kills its own worker process the first time (no marker yet), returns 7 when run again."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("died once")
+        os._exit(3)
+    return 7
+
+
+# ---------------------------------------------------------------------------------------- local
+
+
+def test_in_order_yields_by_index_and_reports_arrival() -> None:
+    seen: list[int] = []
+    assert list(in_order([(2, "c"), (0, "a"), (1, "b")], 3, lambda i, r: seen.append(i))) == ["a", "b", "c"]
+    assert seen == [2, 0, 1]
+    with pytest.raises(WorkerLost):
+        list(in_order([(1, "b")], 2, None))
+
+
+def test_local_pool_gives_the_json_of_one_process(local_json: dict[str, Any]) -> None:
+    pooled = cli_json(*SEARCH, "--workers", "2")
+    assert local_json["results"][0]["verdict"] == "refuted"
+    assert comparable(pooled) == comparable(local_json)
+    assert pooled["run"] == {"backend": "local", "workers": 2} and local_json["run"]["workers"] == 1
+
+
+def test_local_pool_reruns_the_task_of_a_lost_worker(tmp_path: Path) -> None:
+    with LocalBackend(2) as backend:
+        assert list(backend.map(_die_once, [str(tmp_path / "a"), str(tmp_path / "b")])) == [7, 7]
+
+
+def test_in_memory_operator_falls_back_to_this_process() -> None:
+    geometric = load_operator("geometric")
+    op = wrap_callable(geometric.func, "in-memory geometric")  # a spec no worker can load
+    config = SearchConfig(seed=1, max_inputs=400, shrink_seconds=0)
+    prop = get_property("thm-IV.7")
+    with LocalBackend(2) as pool:
+        pooled = search_property(op, prop, config, backend=pool)
+    assert pooled.verdict is Verdict.REFUTED
+    assert comparable(pooled.to_json()) == comparable(search_property(op, prop, config).to_json())
+    with LocalBackend(2) as pool:
+        report = verify_all([(op, VerifyOptions(properties=("axiom1",), max_inputs=100, corpus=None,
+                                                engine=Engine.SEARCH))], pool)[0]
+    assert report.run["backend"] == "local" and "in-memory geometric" in report.run["note"]
+
+
+def test_verify_jobs_on_a_pool_match_one_process() -> None:
+    options = VerifyOptions(properties=("axiom3", "prop-IV.11"), max_inputs=300, corpus=None, seed=2,
+                            engine=Engine.SEARCH)
+    op = load_operator("power:alpha=2")
+    with LocalBackend(2) as pool:
+        pooled = verify(op, options, backend=pool)
+    assert comparable(pooled.to_json()) == comparable(verify(op, options).to_json())
+    assert pooled.run == {"backend": "local", "workers": 2}
+
+
+def test_scheduler_without_an_engine_is_a_usage_error() -> None:
+    res = CliRunner().invoke(main, ["search", "linear", "axiom1", "--scheduler", "tcp://127.0.0.1:1"])
+    assert res.exit_code == 2 and "--backend dask or ray" in res.output
+
+
+def test_memory_bound_cuts_the_batch_only_at_large_sizes() -> None:
+    assert batch_for_memory(64, ((5, 64), (3, 2)), 1024) == 64
+    assert batch_for_memory(64, ((8, 32768),), 1024) == 64
+    assert batch_for_memory(64, ((8, 131072),), 1024) == 16
+    assert batch_for_memory(64, ((8, 131072),), 256) == 4
+
+
+def test_ctrl_c_cancels_and_exits_130(tmp_path: Path) -> None:
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mtkd"), "search", "linear", "axiom1", "--workers", "2",
+                             "--budget", "60", "--max-inputs", "10000000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # printed once the backend is up, before the hunt starts
+    assert "mtkd search linear axiom1" in line, line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err and out == ""
+
+
+# ----------------------------------------------------------------------------------------- dask
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed (extra [dask])")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_gives_the_json_of_one_process(dask_scheduler: str, local_json: dict[str, Any]) -> None:
+    on_dask = cli_json(*SEARCH, "--backend", "dask", "--scheduler", dask_scheduler)
+    assert comparable(on_dask) == comparable(local_json)
+    assert on_dask["run"] == {"backend": "dask", "workers": 2, "scheduler": dask_scheduler}
+
+
+def test_dask_verify_jobs_match_one_process(dask_scheduler: str) -> None:
+    args = ["verify", "geometric", "-p", "axiom3", "-p", "def-IV.1", "--engine", "search", "--no-corpus",
+            "--max-inputs", "300", "--format", "json"]
+    assert comparable(cli_json(*args, "--backend", "dask", "--scheduler", dask_scheduler)) == \
+        comparable(cli_json(*args))
+
+
+def test_dask_worker_that_cannot_load_the_operator_gives_an_error_verdict(dask_scheduler: str, tmp_path: Path) -> None:
+    source = tmp_path / "vanishing.py"
+    source.write_text("def pool(P, T, w):\n    return w @ P\n")
+    op = load_operator(f"{source}:pool")
+    source.unlink()  # loaded here, gone for the workers
+    with open_backend(BackendChoice(BackendKind.DASK, 2, dask_scheduler)) as backend:
+        r = search_property(op, get_property("axiom1"), SearchConfig(max_inputs=200), backend=backend)
+    assert r.verdict is Verdict.ERROR
+    assert "could not load operator" in r.message and "does not exist" in r.message
+
+
+def test_dask_reruns_the_task_of_a_lost_worker(dask_scheduler: str, tmp_path: Path) -> None:
+    with open_backend(BackendChoice(BackendKind.DASK, 2, dask_scheduler)) as backend:
+        assert list(backend.map(_die_once, [str(tmp_path / "a")])) == [7]
+
+
+# ------------------------------------------------------------------------------------------ ray
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[None]:
+    ray = pytest.importorskip("ray", reason="ray is not installed (optional extra [ray]; not in CI: too large)")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield  # the backend finds Ray initialised and uses it
+    ray.shutdown()
+
+
+def test_ray_gives_the_json_of_one_process(ray_local: None, local_json: dict[str, Any]) -> None:
+    on_ray = cli_json(*SEARCH, "--backend", "ray")
+    assert comparable(on_ray) == comparable(local_json)
+    assert on_ray["run"]["backend"] == "ray" and on_ray["run"]["workers"] == 2
