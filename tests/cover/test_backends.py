@@ -35,9 +35,10 @@ TIMING = ("seconds", "time_to_first", "time_to_first_certified")
 
 
 def comparable(data: Any) -> Any:
-    """The JSON without the ``run`` block and timing fields: what must not depend on the backend."""
+    """The JSON without the ``run`` and ``provenance`` blocks (where and how it was invoked) and timing
+    fields: what must not depend on the backend."""
     if isinstance(data, dict):
-        return {k: comparable(v) for k, v in data.items() if k != "run" and k not in TIMING}
+        return {k: comparable(v) for k, v in data.items() if k not in ("run", "provenance") and k not in TIMING}
     if isinstance(data, list):
         return [comparable(v) for v in data]
     return data
