@@ -181,7 +181,8 @@ def encode(obj: Any, ctx: Any = None) -> bytes:
 _SAFE_BUILTINS = frozenset({"complex", "float", "int", "list", "tuple", "dict", "set", "frozenset", "bytearray",
                             "bytes", "slice", "range", "bool", "str", "object"})
 _SAFE_MODULES = ("numpy", "sympy", "mpmath", "flint", "fractions", "decimal", "copyreg", "collections",
-                 "mtkd.operators.precision", "mtkd.operators.exact", "_codecs")
+                 "mtkd.operators.precision", "mtkd.operators.precision_arb", "mtkd.operators.exact",
+                 "mtkd.operators.symbolic", "_codecs")
 
 
 class _Unpickler(pickle.Unpickler):
