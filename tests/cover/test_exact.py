@@ -70,4 +70,5 @@ def test_nested_deadlines_keep_the_outer_limit() -> None:
                 pass
             while True:
                 time.sleep(0.01)
-    assert time.monotonic() - start < 1.0
+    # The inner 5 s limit must not extend the outer 0.3 s one; 4 s leaves room for a loaded machine.
+    assert time.monotonic() - start < 4.0
