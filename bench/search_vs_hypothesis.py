@@ -88,7 +88,7 @@ def hypothesis_time(spec: str, pid: str, s: int, budget: float, V: int | None, u
         v = float(m.values[0])
         if use_target and np.isfinite(v):
             target(-v)
-        if v < -prop.float_bound or (m.strict[0] and v <= 0):
+        if v < 0 or (m.strict[0] and v <= 0):
             raise _Found
 
     try:

@@ -9,7 +9,9 @@ A float64 margin below zero is only a *candidate*. The input is rounded to exact
    straddles 0; mpmath intervals for a form that does not run on balls); a sign decided either
    way is a **certificate**, and the certificate says which;
 2. else at 50 digits with mpmath: a confirmation, not a certificate;
-3. for float64-only operators: the violation must exceed the property's stated round-off bound.
+3. for float-only operators: the margin is enclosed from the returned ``q`` with the operator's own
+   measured error (:mod:`.float_evidence`); a wholly negative enclosure is a counterexample
+   *conditional* on that accuracy, never a certificate.
 
 A candidate that fails these checks is round-off and is dropped.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from enum import Enum
+from fractions import Fraction
 from typing import Any, Mapping
 
 import mpmath
@@ -31,7 +34,10 @@ from mtkd.operators.precision import Context, HighPrecision, Interval, Undecided
 from mtkd.operators.precision_arb import FILTER_BITS, Ball
 from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
 from mtkd.results import Counterexample
-from mtkd.theorems import Batch, ExactPoint, PreciseKind, Property
+from mtkd.theorems import ExactPoint, PreciseKind, PreciseMargin, Property
+from mtkd.theorems.property import fmt, precise_Q
+
+from .float_evidence import derivative_evidence, enclose, radius_summary, structural_zero
 
 CONFIRM_DIGITS = 50
 CERTIFY_BITS = (FILTER_BITS, 200, 400)
@@ -40,14 +46,23 @@ next ones run only while the ball still straddles 0 (400 bits is about 120 digit
 CERTIFY_DIGITS = (60, 120)
 """mpmath interval precisions, used only for a precise form that does not run on ``arb`` balls."""
 EXACT_MAX_CELLS = 16
-"""Exact (sympy) certification is tried on points with K * V up to this and all T = 1."""
+"""Exact (sympy) certification is tried on points with K * V up to this and algebraic temperatures."""
 EXACT_SECONDS = 1.5
 
 
+def algebraic_temperature(t: Fraction) -> bool:
+    """``p ** (1 / t)`` of a rational ``p`` has low algebraic degree: ``t = a / b`` with ``a <= 2``, ``b <= 4``.
+
+    >>> [algebraic_temperature(Fraction(t)) for t in ("1", "1/2", "2", "2/3", "3", "0.7")]
+    [True, True, True, True, False, False]
+    """
+    return t.numerator <= 2 and t.denominator <= 4
+
+
 def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Ball | Interval]:
-    # Temperatures other than 1 raise rationals to rational powers whose minimal polynomials
-    # quickly reach high degree; exact arithmetic is only worth trying without them.
-    worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(t == 1 for t in x.T)
+    # Other temperatures raise rationals to rational powers whose minimal polynomials quickly
+    # reach high degree; exact arithmetic is only worth trying with these (T = 1, 2, 1/2, 2/3...).
+    worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(algebraic_temperature(t) for t in x.T)
     first: list[Exact | Ball | Interval] = [Exact()] if worth_it else []
     return first + [Ball(bits) for bits in CERTIFY_BITS]
 
@@ -55,11 +70,11 @@ def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Ball | Inte
 class Rejection(str, Enum):
     """What showed a float64 candidate to be round-off (the value is how summaries name it)."""
 
-    PRECISE_FORM_FAILED = "the float64 round-off bound after the precise form failed"
-    """The precise form could not run; the float64 margin was within the property's round-off bound."""
+    PRECISE_FORM_FAILED = "the operator's measured round-off after the precise form failed"
+    """The precise form could not run; the margin's enclosure from the measured float output was not negative."""
 
-    ROUNDOFF_BOUND = "the float64 round-off bound"
-    """No precise form: the float64 margin was within the property's round-off bound."""
+    MEASURED_ROUNDOFF = "the operator's measured round-off (float output)"
+    """No precise form: the margin's enclosure from the output and its measured error was not wholly negative."""
 
     CERTIFIED_NONNEGATIVE = "interval arithmetic (margin certified >= 0)"
     """Exact or interval arithmetic established the margin's sign: the statement holds there."""
@@ -201,20 +216,103 @@ def _check_forms_agree(op: Operator, x: ExactPoint) -> None:
 
 def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
                 float_margin: float | None, note: str = "") -> Outcome:
-    if float_margin is None:
-        # Nothing to trust (e.g. a replayed file): recompute the worst float64 margin at the point.
-        P, T, w = x.floats()
-        float_margin = float(prop.margins(op, Batch(P[None], T[None], w[None]), np.random.default_rng(0)).values[0])
-    bound = prop.float_bound
-    if float_margin < -bound:
-        cx = Counterexample(
-            *x.strings(), witness=dict(witness), margin=repr(float_margin), precision="float64",
-            certified=False,
-            certificate=f"{note}float64 only: margin {float_margin:.3e} is below the round-off bound -{bound:g}",
-            explanation=f"{prop.title} fails (float64 evidence, margin {float_margin:.3e}).")
-        return Outcome(cx, "float64")
-    return Outcome(None, f"{note}float64 margin {float_margin:.3e} is within the round-off bound {bound:g}",
-                   Rejection.PRECISE_FORM_FAILED if note else Rejection.ROUNDOFF_BOUND)
+    """Decide a candidate of an operator without a usable precise form from its measured error.
+
+    Never a certificate: the counterexample is conditional on the operator's output being as
+    accurate as measured (:mod:`.float_evidence`); its ``certificate`` says so.
+    """
+    kind = prop.kind_at(witness)
+    if kind is PreciseKind.DERIVATIVE:
+        return _float_derivative(op, prop, x, witness, note)
+    if kind is PreciseKind.LIMIT:
+        return _float_limit(op, prop, x, witness, note)
+    try:
+        pm, ctx, measured = enclose(op, prop, x, witness)
+    except OperatorFailure:
+        raise
+    except (ArithmeticError, ValueError):
+        # e.g. log of an interval q(i) +- r reaching below 0: the measured error is too large to conclude.
+        return Outcome(None, f"{note}margin enclosure undefined (an interval q(i) +- r crosses a singularity): "
+                             "within the operator's measured round-off", _measured(note))
+    hyps = {name: ctx.sign(v) for name, v in pm.hypotheses.items()}
+    if any(s is None or s <= 0 for s in hyps.values()):
+        return Outcome(None, f"{note}witness hypothesis fails at the exact point ({_failing(hyps) or 'undecided'})",
+                       Rejection.HYPOTHESIS_FAILS)
+    sign = ctx.sign(pm.value)
+    radius = radius_summary(measured)
+    if sign == -1:
+        return Outcome(_conditional(prop, x, witness, pm, ctx, radius,
+                                    f"{note}the whole enclosure {ctx.to_str(pm.value, 8)} of the margin is negative"),
+                       "float64")
+    if pm.strict and sign is None:
+        why = structural_zero(op, prop, x, witness, measured)
+        if why is not None:
+            return Outcome(_conditional(prop, x, witness, pm, ctx, radius, f"{note}strict part fails: {why}"), "float64")
+    return Outcome(None, f"{note}margin enclosure {ctx.to_str(pm.value, 8)} is not wholly negative: within the "
+                         f"operator's measured round-off ({radius})", _measured(note))
+
+
+def _measured(note: str) -> Rejection:
+    return Rejection.PRECISE_FORM_FAILED if note else Rejection.MEASURED_ROUNDOFF
+
+
+def _conditional(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: HighPrecision,
+                 radius: str, why: str) -> Counterexample:
+    P, T, w = x.strings()
+    return Counterexample(P, T, w, witness=dict(witness), margin=margin_string(ctx, pm.value),
+                          precision=f"float output measured, margin by {ctx.name}", certified=False,
+                          certificate=f"conditional on the operator's output being accurate to {radius}: {why}",
+                          explanation=prop.explain(pm, witness))
+
+
+def _float_derivative(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any],
+                      note: str) -> Outcome:
+    """``axiom3`` without a precise form: hypotheses exactly, the derivative from several steps."""
+    k, k2, i = witness["k"], witness["k2"], witness["token"]
+    ctx = Interval(60)
+    Q = precise_Q(x, ctx)
+    hyps = {f"Q_{k}({i}) - Q_{k2}({i})": ctx.sign(Q[k][i] - Q[k2][i]), f"w_{k2}": ctx.sign(ctx.num(x.w[k2]))}
+    if any(s is None or s <= 0 for s in hyps.values()):
+        return Outcome(None, f"{note}witness hypothesis fails at the exact point ({_failing(hyps) or 'undecided'})",
+                       Rejection.HYPOTHESIS_FAILS)
+    P, T, w = x.floats()
+    ev = derivative_evidence(op, P, T, w, k, k2, i)
+    if ev.verdict == "undecided":
+        return Outcome(None, f"{note}derivative not decided: {ev.reason}; within the operator's measured round-off",
+                       _measured(note))
+    q = op.evaluate(P[None], T[None], w[None])[0]
+    d = "0 (exactly)" if ev.verdict == "zero" else f"{ev.estimates[-1][1]:.6g}"
+    if ev.verdict == "negative":
+        d = next(f"{D:.6g}" for _, D, e in ev.estimates if D + e < 0)
+    pm = PreciseMargin(ctx.num(0) if ev.verdict == "zero" else ctx.num(Fraction(d)), True,
+                       detail={"q(i)": f"{q[i]:.12g}", "dq/ddelta": d, "Q_k(i)": fmt(ctx, Q[k][i]),
+                               "Q_k2(i)": fmt(ctx, Q[k2][i])})
+    Ps, Ts, ws = x.strings()
+    cx = Counterexample(Ps, Ts, ws, witness=dict(witness), margin="0" if ev.verdict == "zero" else d,
+                        precision=f"{op.dtype} differences at several steps", certified=False,
+                        certificate=f"{note}conditional on the operator's output being accurate to its measured "
+                                    f"round-off: {ev.reason}; hypotheses certified > 0 by {ctx.name}",
+                        explanation=prop.explain(pm, witness))
+    return Outcome(cx, "float64")
+
+
+def _float_limit(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any], note: str) -> Outcome:
+    """A limit (``axiom5`` (b), ``axiom4``) without a precise form: follow it until it converges or stalls."""
+    follow = getattr(prop, "follow_limit", None)
+    if follow is None:
+        return Outcome(None, f"{note}no float evidence for this limit: round-off cannot be excluded",
+                       _measured(note))
+    ev, pm = follow(op, x, witness)
+    if ev.verdict != "stalls":
+        return Outcome(None, f"{note}limit {ev.verdict}: {ev.reason}: within the operator's measured round-off",
+                       _measured(note))
+    Ps, Ts, ws = x.strings()
+    last = ev.distances[-1][1]
+    cx = Counterexample(Ps, Ts, ws, witness=dict(witness), margin=repr(-last),
+                        precision=f"{op.dtype} limit followed", certified=False,
+                        certificate=f"{note}limit evidence, never a certificate: {ev.reason}",
+                        explanation=prop.explain(pm, witness))
+    return Outcome(cx, "float64")
 
 
 def _counterexample(prop: Property, x: ExactPoint, witness: Mapping[str, Any], pm: Any, ctx: Context,

@@ -201,7 +201,32 @@ def generate(rng: np.random.Generator, N: int, K: int, V: int, domain: Domain = 
     return Batch(P, T, w, f"{gp.__name__}/{gt.__name__}/{gw.__name__}")
 
 
-DEFAULT_SIZES: tuple[tuple[int, int], ...] = tuple(
-    (K, V) for V in (2, 3, 4, 8, 16, 64) for K in (1, 2, 3, 4, 5)
-)
-"""K from 1 to 5 and V from 2 to 64; every (K, V) pair is visited in turn."""
+def size_cycle(ks: tuple[int, ...], vs: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Every ``(K, V)`` pair once, ordered so that a short search already sees every K and every V.
+
+    Greedy: each next pair is the first (in V-major order) that brings a K and a V not yet seen in
+    the current round; a round ends when every K and V has been seen. A search that stops after a
+    few steps therefore still reaches V = 64 and K = 5.
+
+    >>> size_cycle((1, 2), (2, 3, 4))
+    ((1, 2), (2, 3), (1, 4), (2, 2), (1, 3), (2, 4))
+    """
+    left = [(k, v) for v in vs for k in ks]
+    order: list[tuple[int, int]] = []
+    seen_k: set[int] = set()
+    seen_v: set[int] = set()
+    while left:
+        if seen_k >= set(ks) and seen_v >= set(vs):
+            seen_k, seen_v = set(), set()
+        pick = max(left, key=lambda p: (p[0] not in seen_k) + (p[1] not in seen_v))
+        left.remove(pick)
+        order.append(pick)
+        seen_k.add(pick[0])
+        seen_v.add(pick[1])
+    return tuple(order)
+
+
+DEFAULT_KS: tuple[int, ...] = (1, 2, 3, 4, 5)
+DEFAULT_VS: tuple[int, ...] = (2, 3, 4, 8, 16, 64)
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = size_cycle(DEFAULT_KS, DEFAULT_VS)
+"""K from 1 to 5 and V from 2 to 64; every (K, V) pair is visited in turn, all K and V early."""

@@ -63,6 +63,8 @@ class GuidedConfig:
     generations: int = 8
     sigma: float = 1.0
     """Initial step in logit / log-temperature units."""
+    log_t_range: tuple[float, float] = LOG_T_RANGE
+    """Refined temperatures stay in this range (``LOG_T_RANGE``, narrowed by ``--temperature-range``)."""
 
     def inputs(self) -> int:
         return self.parents * (1 + self.children * self.generations)
@@ -87,11 +89,11 @@ class Coordinates:
             u = np.maximum(np.log(x.w), LOG_FLOOR)
         return cls(L, np.log(x.T), u, x.P == 0)
 
-    def batch(self, generator: str) -> Batch:
+    def batch(self, generator: str, log_t_range: tuple[float, float] = LOG_T_RANGE) -> Batch:
         P = _softmax(np.where(self.zeros, -np.inf, self.L))
         P = np.where(self.zeros, 0.0, np.maximum(P, GUIDED_FLOOR))
         P = P / P.sum(-1, keepdims=True)
-        T = np.exp(np.clip(self.logT, *LOG_T_RANGE))
+        T = np.exp(np.clip(self.logT, *log_t_range))
         return Batch(P, T, _softmax(self.u), generator)
 
     def take(self, idx: np.ndarray) -> "Coordinates":
@@ -140,14 +142,14 @@ def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Ge
     parents = Coordinates.of(x.take(order))
     generator = f"guided<{x.generator}>"
     # Re-evaluate: decoding clamps the start into the refined region (floor, temperature range).
-    best_m = prop.margins(op, parents.batch(generator), rng)
+    best_m = prop.margins(op, parents.batch(generator, config.log_t_range), rng)
     best = _score(best_m)
     P = len(order)
     sigma = np.full(P, config.sigma) if sigma is None else np.asarray(sigma)[order]
     for _ in range(config.generations):
         rep = np.repeat(np.arange(P), config.children)
         kids = _mutate(parents.take(rep), sigma[rep], rng)
-        y = kids.batch(generator)
+        y = kids.batch(generator, config.log_t_range)
         km = prop.margins(op, y, rng)
         ks = _score(km).reshape(P, config.children)
         pick = ks.argmin(axis=1)
@@ -161,7 +163,7 @@ def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Ge
                               np.where(improved[:, None], winners.u, parents.u), parents.zeros)
         best = np.where(improved, ks[np.arange(P), pick], best)
         best_m = _merge(best_m, _take(km, flat), improved)
-    return parents.batch(generator), best_m, sigma
+    return parents.batch(generator, config.log_t_range), best_m, sigma
 
 
 def top(x: Batch, m: Margins, n: int) -> tuple[Batch, Margins]:

@@ -28,11 +28,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from mtkd.errors import OperatorFailure
+from mtkd.errors import OperatorFailure, OperatorUndefined
 from mtkd.operators import Operator
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated_reason
@@ -40,15 +40,25 @@ from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated
 from .backends import Backend
 from .backends.local import LocalBackend
 from .certify import Outcome, certify_candidate, strongest_certificate
+from .forms import counterexample_problem
 from .generators import DEFAULT_SIZES, generate
-from .guided import GuidedConfig, concat, refine, top
+from .guided import LOG_T_RANGE, GuidedConfig, concat, refine, top
 from .shipping import Shipped, ShippedLoadError, ship
 from .shrink import shrink
+from .undefined import TolerantProperty, UndefinedLog, undefined_message
 
 CANDIDATE_SLACK = 1e-12
 """With a precise form, anything this close to violation is worth an exact look."""
 
 CANDIDATES_PER_BATCH = 3
+
+UNDEFINED_BATCHES_TO_GIVE_UP = 2
+"""A stream whose first batches are undefined at every input stops with ``error`` (nothing to search)."""
+
+SINGLE_INPUT_SHARE = 1
+"""An operator without a batched form searches ``max_inputs / SINGLE_INPUT_SHARE`` inputs per property
+(it is called once per input in Python); the scope says so when the share is below the quota. Kept at 1:
+a smaller share stops short searches before they reach K >= 4 (tests/quality/test_traced_soundness.py)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,9 @@ class SearchConfig:
     memory_mb: int = 1024
     """Peak search memory per worker the batch size is cut to at large ``K * V``
     (:func:`batch_for_memory`); the default sizes are never cut."""
+    temperature_range: tuple[float, float] | None = None
+    """Temperatures searched (``--temperature-range``): generated ones are clipped into it, refined
+    ones stay in it. ``None``: the generators' full range, 1e-6..1e6."""
 
 
 @dataclass
@@ -122,15 +135,24 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     hunt = _hunt(op, prop, config, plan, start, progress, batches, backend)
     elapsed = time.monotonic() - start
     if hunt.error is not None:
-        return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config),
+        return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config, plan),
                       message=hunt.error, seconds=elapsed)
+    undefined = hunt.undefined
+    undefined_note = " " + undefined_message(undefined.count, undefined.first, hunt.inputs) if undefined.count else ""
+    if hunt.outcome is None and undefined.count:
+        return Result(prop.id, Verdict.ERROR, method=plan.method, scope=_scope(config, plan),
+                      message=f"No counterexample on the defined inputs ({hunt.inputs} inputs).{undefined_note} "
+                              "Restrict the search to where the operator is defined (e.g. --temperature-range) "
+                              "or make it defined there.",
+                      seconds=elapsed, extra={"inputs": hunt.inputs, "undefined": undefined.count})
     if hunt.outcome is None:
         generators = sorted(hunt.generators)
-        return Result(prop.id, Verdict.NOT_REFUTED, method=plan.method, scope=_scope(config),
+        return Result(prop.id, Verdict.NOT_REFUTED, method=plan.method, scope=_scope(config, plan),
                       message=(f"{hunt.inputs} inputs ({hunt.ended_by}), generators: {', '.join(generators)}; "
                                + rejection_summary(hunt.stats.candidates, hunt.stats.rejected,
                                                    hunt.stats.rejected_by) + "."),
-                      seconds=elapsed, extra={"inputs": hunt.inputs, "rejected_by": hunt.stats.rejected_by})
+                      seconds=elapsed, extra={"inputs": hunt.inputs, "quota": plan.quota,
+                                              "rejected_by": hunt.stats.rejected_by})
     assert hunt.outcome.counterexample is not None
     found = hunt.outcome.counterexample
     # Polishing and shrinking happen once, here on the client, for the winning find only.
@@ -140,15 +162,22 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
     minimal = found
     if config.shrink_seconds > 0:
         minimal = strongest_certificate(op, prop, shrink(op, prop, found, seconds=config.shrink_seconds))
+    for cx in (found,) if minimal is found else (found, minimal):
+        disagreement = counterexample_problem(op, prop, cx)
+        if disagreement is not None:
+            return Result(prop.id, Verdict.ERROR, method=plan.method, scope=f"at K={cx.K}, V={cx.V}",
+                          message=f"{disagreement} At {cx.P}, T={cx.T}, w={cx.w}.",
+                          seconds=time.monotonic() - start)
     return Result(prop.id, Verdict.REFUTED, certified=minimal.certified, method=plan.method,
                   scope=f"found at K={found.K}, V={found.V}; shown shrunk to K={minimal.K}, V={minimal.V}",
                   counterexample=minimal,
                   message=f"{minimal.explanation} Found after {hunt.inputs} inputs; "
-                          f"{hunt.stats.rejected} round-off candidates rejected.",
+                          f"{hunt.stats.rejected} round-off candidates rejected.{undefined_note}",
                   seconds=time.monotonic() - start,
                   extra={"inputs": hunt.inputs, "time_to_first": round(hunt.found_at, 3),
                          "time_to_first_certified": round(hunt.found_at, 3) if found.certified else None,
-                         "found_size": [found.K, found.V], "worst": worst.to_json()})
+                         "found_size": [found.K, found.V], "worst": worst.to_json(),
+                         **({"undefined": undefined.count} if undefined.count else {})})
 
 
 MEMORY_FACTOR = 8
@@ -187,26 +216,41 @@ class _Plan:
     batch: int
     guided: GuidedConfig | None
     steps: int
+    quota: int
+    """Inputs per property: ``max_inputs``, or a share of it for a single-input operator."""
+    single: bool
     streams: int = 1
     tail: int = 0
     """Inputs of the final random-only step in each stream (0: none)."""
 
     @classmethod
     def of(cls, op: Operator, config: SearchConfig) -> _Plan:
-        # A per-input operator is called in a Python loop: smaller batches keep steps short.
-        batch = config.batch if op.batched_func is not None else max(4, config.batch // 8)
+        # A per-input operator is called in a Python loop: smaller batches keep steps short, and a
+        # share of the quota keeps a default run in seconds (the scope says how many inputs).
+        single = op.batched_func is None
+        batch = config.batch if not single else max(4, config.batch // 8)
         batch = batch_for_memory(batch, config.sizes, config.memory_mb)
+        quota = config.max_inputs if not single else max(1, config.max_inputs // SINGLE_INPUT_SHARE)
         guided = None
         if config.guided:
-            guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8)
-        streams = max(1, min(config.streams, config.max_inputs))
+            lo, hi = LOG_T_RANGE
+            if config.temperature_range is not None:
+                a, b = np.log(config.temperature_range[0]), np.log(config.temperature_range[1])
+                lo, hi = (max(lo, a), min(hi, b)) if max(lo, a) <= min(hi, b) else (a, b)
+            guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8, log_t_range=(lo, hi))
+        streams = max(1, min(config.streams, quota))
         step = batch + (guided.inputs() if guided else 0)
-        steps, rest = divmod(config.max_inputs, step * streams)
-        return cls(batch, guided, steps, streams, rest // streams)
+        steps, rest = divmod(quota, step * streams)
+        return cls(batch, guided, steps, quota, single, streams, rest // streams)
 
     @property
     def total_steps(self) -> int:
         return self.steps + (1 if self.tail else 0)
+
+    def per_step(self) -> str:
+        share = (f" (1/{SINGLE_INPUT_SHARE} of --max-inputs: single-input form)"
+                 if self.single and SINGLE_INPUT_SHARE > 1 else "")
+        return f"up to {self.quota} inputs{share}"
 
     @property
     def step_inputs(self) -> int:
@@ -264,6 +308,9 @@ class _StreamState:
     generators: set[str] = field(default_factory=set)
     stopped: bool = False
     """Ended by an operator error: no further steps."""
+    undefined: UndefinedLog = field(default_factory=UndefinedLog)
+    """Inputs at which the operator was undefined (NaN, inf, exception); the search went on."""
+    defined_seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -299,7 +346,8 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
     except ShippedLoadError as exc:
         return _SegmentEnd(task.state, (), str(exc))
     state, plan, config = task.state, task.plan, task.config
-    slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
+    slack = candidate_slack(op)
+    tolerant = TolerantProperty(prop, state.undefined)
     began = time.monotonic()
     reports = []
     while state.steps < task.until and not state.stopped and time.monotonic() - began <= task.seconds:
@@ -311,13 +359,26 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
         try:
             x = task.batches(state.rng) if task.batches is not None else generate(state.rng, plan.batch if full else plan.tail, K, V,
                                                                                   config.domain)
+            x = _in_temperature_range(x, config.temperature_range)
             state.generators.add(x.generator.split("/")[0])
-            m = prop.margins(op, x, state.rng)
+            try:
+                m = tolerant.margins(op, x, state.rng)
+            except OperatorUndefined as failure:
+                if not state.defined_seen and state.steps >= UNDEFINED_BATCHES_TO_GIVE_UP:
+                    raise OperatorFailure(f"{failure} (undefined at every input of the first {state.steps} "
+                                          "batches: the search stopped)", failure.inputs) from None
+                continue  # the whole batch undefined (recorded): on to the next one
+            state.defined_seen = True
             state.best = min(state.best, _finite_min(m))
             phases.append(_candidates(x, m, slack))
             if state.archive is not None and full:  # the tail step is random-only
                 state.archive.add(x, m)
-                y, my = state.archive.refine(op, prop, state.rng, x.shape[1:], step % 2 == 0)
+                try:
+                    # TolerantProperty stands in for the property it wraps (attribute proxy).
+                    y, my = state.archive.refine(op, cast(Property, tolerant), state.rng, x.shape[1:],
+                                                 step % 2 == 0)
+                except OperatorUndefined:
+                    continue
                 state.best = min(state.best, _finite_min(my))
                 phases.append(_candidates(y, my, slack))
         except OperatorFailure as failure:
@@ -347,6 +408,7 @@ class _Hunt:
     found_at: float = 0.0
     ended_by: str = "input quota"
     generators: set[str] = field(default_factory=set)
+    undefined: UndefinedLog = field(default_factory=UndefinedLog)
 
 
 def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start: float,
@@ -418,6 +480,7 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
             break
     for s in states:
         hunt.generators |= s.generators
+        hunt.undefined.merge(s.undefined.count, s.undefined.first)
     if kept is not None:
         hunt.outcome = kept[3]
         _count_inputs(hunt, states, plan, (kept[1], kept[2]) if config.stop_at_first else None)
@@ -553,7 +616,7 @@ def polish(op: Operator, prop: Property, cx: Counterexample, rng: np.random.Gene
         return cx
     if not my.values[0] < m.values[0]:
         return cx
-    slack = CANDIDATE_SLACK if op.precise_func is not None else prop.float_bound
+    slack = candidate_slack(op)
     try:
         found = _certify_phase(op, prop, _candidates(y, my, slack), SearchStats())
     except OperatorFailure:
@@ -574,10 +637,37 @@ def margin_value(cx: Counterexample) -> float:
         return float("nan")
 
 
-def _scope(config: SearchConfig) -> str:
-    ks = sorted({k for k, _ in config.sizes})
-    vs = sorted({v for _, v in config.sizes})
-    return f"{config.domain.label}, K in {ks[0]}..{ks[-1]}, V in {{{', '.join(map(str, vs))}}}, float64 search, seed {config.seed}"
+def candidate_slack(op: Operator) -> float:
+    """How close to violation a float margin must come to be examined.
+
+    With a precise form, anything within round-off of zero is worth an exact look. Without one,
+    any negative (or, for a strict statement, zero) margin is examined: the operator's own
+    measured error decides (:mod:`.float_evidence`), not a fixed bound.
+    """
+    return CANDIDATE_SLACK if op.precise_func is not None else 0.0
+
+
+def _in_temperature_range(x: Batch, t_range: tuple[float, float] | None) -> Batch:
+    if t_range is None:
+        return x
+    return Batch(x.P, np.clip(x.T, *t_range), x.w, x.generator)
+
+
+def sizes_reached(config: SearchConfig, plan: _Plan) -> list[tuple[int, int]]:
+    """The ``(K, V)`` sizes the streams visit within the quota (stream i, step s: size i + s * streams)."""
+    n = min(len(config.sizes), plan.steps * config.streams)
+    return [config.sizes[j] for j in range(n)]
+
+
+def _scope(config: SearchConfig, plan: _Plan) -> str:
+    reached = sizes_reached(config, plan)
+    ks = sorted({k for k, _ in reached})
+    vs = sorted({v for _, v in reached})
+    temps = ("" if config.temperature_range is None
+             else f", T in [{config.temperature_range[0]:g}, {config.temperature_range[1]:g}]")
+    partial = "" if len(reached) == len(config.sizes) else f" ({len(reached)} of {len(config.sizes)} sizes within the quota)"
+    return (f"{config.domain.label}, K in {{{', '.join(map(str, ks))}}}, V in {{{', '.join(map(str, vs))}}}{partial}"
+            f"{temps}, float search, {plan.per_step()}, seed {config.seed}")
 
 
 def _stable_hash(text: str) -> int:

@@ -21,7 +21,7 @@ from mtkd.budget import BudgetExhausted
 from mtkd.budget import wall as budget_wall
 from mtkd.counterexamples import SearchConfig, corpus, search_property
 from mtkd.counterexamples.backends import Backend, BackendChoice, BackendKind, open_backend
-from mtkd.counterexamples.generators import DEFAULT_SIZES
+from mtkd.counterexamples.generators import DEFAULT_KS, DEFAULT_SIZES, DEFAULT_VS, size_cycle
 from mtkd.counterexamples.shipping import ship
 from mtkd.errors import InvalidOptionError, MtkdError, OperatorFailure
 from mtkd.format import Format
@@ -120,6 +120,35 @@ def plugin_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 SECONDS = PositiveSeconds()
+
+
+class SizeList(click.ParamType):
+    """Sizes as ``3``, ``1..5`` or ``2,4,8`` within ``[lo, hi]``.
+
+    >>> SizeList("K", 1, 64).convert("1..3", None, None)
+    (1, 2, 3)
+    >>> SizeList("V", 2, 100).convert("64,2", None, None)
+    (2, 64)
+    """
+
+    name = "sizes"
+
+    def __init__(self, what: str, lo: int, hi: int) -> None:
+        self.what, self.lo, self.hi = what, lo, hi
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            out: set[int] = set()
+            for part in str(value).split(","):
+                a, dots, b = part.strip().partition("..")
+                out.update(range(int(a), int(b) + 1) if dots else (int(a),))
+        except ValueError:
+            self.fail(f"{value!r} is not a list of {self.what} values: write e.g. 3, 1..5 or 2,4,8.", param, ctx)
+        if not out or min(out) < self.lo or max(out) > self.hi:
+            self.fail(f"{value!r}: every {self.what} must be in {self.lo}..{self.hi}.", param, ctx)
+        return tuple(sorted(out))
 SEED = click.IntRange(min=0)
 """numpy's generators take non-negative seeds only."""
 
@@ -302,17 +331,29 @@ DOMAIN_OPTION = click.option(
 @DOMAIN_OPTION
 @plugin_options
 @backend_options
+@click.option("--k", "ks", type=SizeList("K", 1, 64), default=None,
+              help="Teacher counts the search visits, e.g. 3, 1..5 or 2,4 (default 1..5).")
+@click.option("--v", "vs", type=SizeList("V", 2, 100_000), default=None,
+              help="Vocabulary sizes the search visits, e.g. 64, 2..8 or 2,3,4,8,16,64 (the default).")
+@click.option("--temperature-range", "t_range", type=(SECONDS, SECONDS), default=None, metavar="LO HI",
+              help="Search temperatures in [LO, HI] only (default: 1e-6..1e6), e.g. where the operator is defined.")
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
                engine: str, max_k: int, max_v: int, call_timeout: float, import_timeout: float, fmt: str,
                details: bool, html: Path | None, workers: int, save: bool, corpus_dir: str, no_corpus: bool,
-               domain: str, backend: str, scheduler: str | None) -> None:
+               domain: str, backend: str, scheduler: str | None, ks: tuple[int, ...] | None,
+               vs: tuple[int, ...] | None, t_range: tuple[float, float] | None) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
+    if t_range is not None and t_range[0] > t_range[1]:
+        raise click.BadParameter(f"LO = {t_range[0]:g} is above HI = {t_range[1]:g}; give the range as LO HI.",
+                                 param_hint="--temperature-range")
     check_corpus_dir(corpus_dir, save)
     op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
+    sizes = size_cycle(ks or DEFAULT_KS, vs or DEFAULT_VS)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
-                            corpus=None if no_corpus else corpus_dir, domain=Domain(domain))
+                            corpus=None if no_corpus else corpus_dir, domain=Domain(domain), sizes=sizes,
+                            temperature_range=t_range)
     with _backend(backend, workers, scheduler) as runner:
         if fmt == Format.TEXT.value:
             err.print(f"mtkd verify {op.spec}: seed {seed}, budget {budget:g} s, engine {engine}, "

@@ -41,5 +41,13 @@ class CorpusWriteError(MtkdError):
     """A counterexample could not be saved (directory not writable, disk full); nothing was half-written."""
 
 
+class OperatorUndefined(OperatorFailure):
+    """The operator returned NaN / inf or raised at an admissible input: it is undefined there.
+
+    Unlike a hang or a wrong shape this is local to the input, so a search records it and goes
+    on elsewhere (:mod:`mtkd.counterexamples.undefined`).
+    """
+
+
 class CorruptCounterexampleError(MtkdError):
     """A counterexample file is not valid JSON or lacks / mistypes a field."""

@@ -17,6 +17,8 @@ from mtkd import budget
 from mtkd.counterexamples import SearchConfig
 from mtkd.counterexamples.backends import Backend as TaskBackend
 from mtkd.counterexamples.corpus import entries_for, replay_entry
+from mtkd.counterexamples.forms import forms_problem
+from mtkd.counterexamples.generators import DEFAULT_SIZES
 from mtkd.counterexamples.shipping import Shipped, ShippedLoadError, ship
 from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
@@ -56,6 +58,10 @@ class VerifyOptions:
     ``$MTKD_CORPUS``, see :mod:`mtkd.corpus_dirs`; None: do not replay)."""
     domain: Domain = Domain.OPEN
     """Open (every teacher entry > 0) or closed (zeros allowed); see :mod:`mtkd.theorems.domain`."""
+    sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES
+    """``(K, V)`` sizes the search visits (``--k``, ``--v``), in coverage order."""
+    temperature_range: tuple[float, float] | None = None
+    """``--temperature-range LO HI``: temperatures the search draws (``None``: 1e-6..1e6)."""
 
 
 @dataclass(frozen=True)
@@ -118,15 +124,29 @@ def verify(op: Operator, options: VerifyOptions = VerifyOptions(),
 def _check_all(op: Operator, options: VerifyOptions, props: Sequence[Property],
                progress: ProgressFn | None) -> list[tuple[Result, str | None]]:
     """Check ``props`` in this process, one after the other, inside the run's hard ``--budget`` wall."""
-    per_prop = options.budget / max(1, len(props))
+    started = time.monotonic()
     checked: list[tuple[Result, str | None]] = []
     with budget.wall(options.budget):
+        # Every form must be the operator before any verdict rests on one of them.
+        disagreement: str | None = None
+        forms_cut = False
+        if any(p.needs_operator for p in props):
+            try:
+                disagreement = forms_problem(op)
+            except budget.BudgetExhausted:
+                forms_cut = True
         for prop in props:
             start = time.perf_counter()
+            if disagreement is not None and prop.needs_operator:
+                checked.append((Result(prop.id, Verdict.ERROR, method="forms check", message=disagreement), None))
+                continue
             try:
-                if budget.expired():
+                if forms_cut or budget.expired():
                     raise budget.BudgetExhausted()
-                checked.append(_check(op, prop, options, budget.clamp(per_prop), progress))
+                # The budget caps the whole run: a property may use what is left of it, so on a slow or
+                # loaded machine the input quota, not an even split of seconds, still decides each search.
+                left = max(0.0, options.budget - (time.monotonic() - started))
+                checked.append(_check(op, prop, options, budget.clamp(left), progress))
             except budget.BudgetExhausted:
                 checked.append((out_of_budget(prop.id, options.budget, time.perf_counter() - start), None))
     return checked
@@ -140,7 +160,9 @@ def _assemble(op: Operator, options: VerifyOptions, checked: Sequence[tuple[Resu
                   annotate([r for r, _ in checked], options.max_k, options.max_v),
                   tuple(alarm for _, alarm in checked if alarm),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
-                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value},
+                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value,
+                   "k": sorted({k for k, _ in options.sizes}), "v": sorted({v for _, v in options.sizes}),
+                   "temperature_range": list(options.temperature_range) if options.temperature_range else None},
                   run or {})
 
 
@@ -273,7 +295,8 @@ def _check(op: Operator, prop: Property, options: VerifyOptions, seconds: float,
     # the statement) leaves the property open, so the search gets its full budget.
     share = PROOF_CHECK_FRACTION if evidence.complete_proof else 1.0
     config = SearchConfig(seed=options.seed, seconds=seconds * share,
-                          max_inputs=max(1, int(options.max_inputs * share)), workers=options.workers, domain=options.domain)
+                          max_inputs=max(1, int(options.max_inputs * share)), workers=options.workers, domain=options.domain,
+                          sizes=options.sizes, temperature_range=options.temperature_range)
     cb = (lambda n, best: progress(prop.id, n, best)) if progress else None
     evidence = replace(evidence, search=search_backend(config, cb)(op, prop),
                        property_evidence=prop.evidence(op, options.seed))

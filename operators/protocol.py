@@ -20,7 +20,6 @@ import functools
 import signal
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Sequence
@@ -28,8 +27,9 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from mtkd import budget
-from mtkd.errors import OperatorFailure
+from mtkd.errors import OperatorFailure, OperatorUndefined
 
+from .frameworks import EPSILON, OutputConversionError, Returned, convert_output
 from .precision import Arithmetic
 from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
 
@@ -109,35 +109,28 @@ class OutputNotNumbers(Exception):
     """What the operator returned is not an array of real numbers (the message says what it was)."""
 
 
-def float_output(out: Any) -> np.ndarray:
-    """The operator's result as a float64 array, or :class:`OutputNotNumbers` saying what it was.
+def float_output(out: Any) -> Returned:
+    """The operator's result as float64 values plus its dtype, or :class:`OutputNotNumbers` saying what it was.
 
-    Runs where the operator runs (in its worker), so framework objects never cross processes.
+    Runs where the operator runs (in its worker), so framework objects (torch / JAX tensors) never
+    cross processes: :func:`~.frameworks.convert_output` reads them there.
 
-    >>> float_output([0.25, 0.75])
-    array([0.25, 0.75])
+    >>> r = float_output(np.array([0.25, 0.75], dtype=np.float32))
+    >>> r.values, r.dtype
+    (array([0.25, 0.75]), 'float32')
     >>> try:
     ...     float_output([1j, 0.5])
     ... except OutputNotNumbers as exc:
     ...     print(exc)
     returned complex numbers, not real probabilities,
     """
-    complex_msg = "returned complex numbers, not real probabilities,"
     try:
-        if np.iscomplexobj(out) or (isinstance(out, (list, tuple)) and any(isinstance(v, complex) for v in out)):
-            raise OutputNotNumbers(complex_msg)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", np.exceptions.ComplexWarning)
-            arr = np.array(out, dtype=float)  # a copy: nothing the operator keeps can change it later
-    except OutputNotNumbers:
-        raise
-    except np.exceptions.ComplexWarning:
-        raise OutputNotNumbers(complex_msg) from None
-    except BaseException as exc:  # noqa: BLE001 - e.g. __array__ raising (torch grad or CUDA tensors)
-        detail = "" if isinstance(exc, (TypeError, ValueError, OverflowError)) else (
-            f" (converting it raised {type(exc).__name__}: {_safe_str(exc)})")
-        raise OutputNotNumbers(f"returned {type(out).__name__}, not an array of numbers{detail},") from None
-    return arr
+        return convert_output(out)
+    except OutputConversionError as exc:
+        raise OutputNotNumbers(f"{exc},") from None
+    except BaseException as exc:  # noqa: BLE001 - e.g. a custom BaseException from __array__
+        raise OutputNotNumbers(f"returned {type(out).__name__}, not an array of numbers (converting it raised "
+                               f"{type(exc).__name__}: {_safe_str(exc)}),") from None
 
 
 def _safe_str(exc: BaseException) -> str:
@@ -166,7 +159,7 @@ class RemoteForm:
     def __call__(self, *args: Any) -> Any:
         if self.form == "precise":
             return self.run(tuple(args[:-1]), self.limit, ctx=args[-1])
-        return self.run(tuple(np.asarray(a, dtype=float) for a in args), self.limit)
+        return self.run(tuple(np.asarray(a, dtype=float) for a in args), self.limit).values
 
     def __repr__(self) -> str:
         return f"<{self.form} form of {self.sandbox.target.label!r} in a worker process>"
@@ -201,6 +194,8 @@ class Operator:
     """The tool's own code (built-ins): called in-process, without a time limit."""
     isolation: str = "in-process"
     """Where user code runs: "worker process" (killable) or "in-process" (signals only)."""
+    observed: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """Precisions the operator returned so far (``"dtypes"``): round-off allowances scale with them."""
 
     @property
     def sandboxed(self) -> bool:
@@ -240,6 +235,20 @@ class Operator:
         changes: dict[str, Any] = {FORM_FIELDS[form]: built}
         return replace(self, **changes)
 
+    def record(self, returned: Returned) -> None:
+        """Remember the precision of one call's output (the sandbox calls this with the worker's answer)."""
+        self.observed.setdefault("dtypes", set()).add(returned.dtype)
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the least precise output seen so far (float64 until a call said otherwise)."""
+        return max((EPSILON[d] for d in self.observed.get("dtypes", ())), default=EPSILON["float64"])
+
+    @property
+    def dtype(self) -> str:
+        """The least precise dtype returned so far (``float64`` before any call)."""
+        return max(self.observed.get("dtypes", ()), key=EPSILON.__getitem__, default="float64")
+
     @property
     def capabilities(self) -> tuple[str, ...]:
         caps = ["single"]
@@ -255,7 +264,8 @@ class Operator:
         """What the missing capabilities cost, in words for the report."""
         notes = []
         if self.batched_func is None:
-            notes.append("no batched form: search calls the operator once per input (slower, smaller budget)")
+            notes.append("no batched form: search calls the operator once per input (slower, fewer inputs "
+                         "per property: see each result's scope)")
         if self.precise_func is None:
             notes.append(
                 "no precise form: counterexamples are confirmed only in float64 against a stated "
@@ -290,7 +300,9 @@ class Operator:
                 # One exchange with the worker for the whole batch; at a failure, the inputs from
                 # the one at fault on are called one by one below, which gives the exact message.
                 try:
-                    return self._finite(self.func.sandbox.call_each((P, T, w), budget.clamp(self.time_limit)), P, T, w)
+                    returned = self.func.sandbox.call_each((P, T, w), budget.clamp(self.time_limit))
+                    self.record(returned)
+                    return self._finite(returned.values, P, T, w)
                 except _TIMEOUTS + _UserFailure as exc:
                     start = int(getattr(exc, "index", 0))
             for n in range(start, N):
@@ -305,7 +317,7 @@ class Operator:
         bad = ~np.isfinite(q).all(axis=-1)
         if bad.any():
             n = int(np.argmax(bad))
-            raise OperatorFailure(
+            raise OperatorUndefined(
                 f"operator {self.spec!r} returned a non-finite value (NaN or inf) "
                 f"{np.array2string(q[n], precision=6)} at {describe_input(P[n], T[n], w[n])}"
                 + (f". {self.undefined_note}" if self.undefined_note else ""),
@@ -335,13 +347,13 @@ class Operator:
                   "teacher entry)" if batch else f"{limit:.1f} s")
         try:
             if isinstance(fn, RemoteForm):
-                arr = fn.run(args, budget.clamp(limit))
-                if not isinstance(arr, np.ndarray) or arr.dtype != np.float64:
-                    raise OutputNotNumbers(f"sent back {type(arr).__name__}, not a float64 array,")
+                returned = fn.run(args, budget.clamp(limit))
+                if not isinstance(returned, Returned) or returned.values.dtype != np.float64:
+                    raise OutputNotNumbers(f"sent back {type(returned).__name__}, not a float64 array,")
             elif self.trusted:
-                arr = float_output(fn(*args))
+                returned = float_output(fn(*args))
             else:
-                arr = float_output(_in_process(fn, args, limit))
+                returned = float_output(_in_process(fn, args, limit))
         except _TIMEOUTS:
             if budget.expired():
                 raise budget.BudgetExhausted() from None  # the run's wall, not the operator's limit
@@ -349,8 +361,13 @@ class Operator:
                 f"operator {self.spec!r} did not return within {within} at {where_text()}; "
                 "make it faster or raise the per-call limit with --call-timeout", (P, T, w)) from None
         except _UserFailure as exc:
-            raise OperatorFailure(f"operator {self.spec!r} {_failure_text(exc)} at {where_text()}{_printed(exc)}",
-                                  (P, T, w)) from None
+            message = f"operator {self.spec!r} {_failure_text(exc)} at {where_text()}{_printed(exc)}"
+            if isinstance(exc, (UserRaised, InProcessFailure)) and not exc.modified_input:
+                # Raising is local to the input (like NaN): a search records it and goes on elsewhere.
+                raise OperatorUndefined(message, (P, T, w)) from None
+            raise OperatorFailure(message, (P, T, w)) from None
+        self.record(returned)
+        arr = returned.values
         if arr.shape != shape:
             raise OperatorFailure(
                 f"operator {self.spec!r} returned shape {arr.shape}, expected {shape}, at {where_text()}", (P, T, w))

@@ -60,6 +60,8 @@ import numpy as np
 
 from mtkd.errors import OperatorLoadError
 
+from .frameworks import EPSILON, Framework, Returned
+
 START_SECONDS = 120.0
 """Limit on the worker's own start-up (before the operator's import, which --import-timeout limits)."""
 KILL_GRACE = 0.2
@@ -396,7 +398,7 @@ class Sandbox:
                 raise
             if reply[0] == "ok":
                 self._trim_output()
-                return reply[1]
+                return reply[1] if form == "precise" else _returned(reply)
             output = self._tail(started)
             if reply[0] == "raised":
                 _, type_name, message, modified, ordinary = reply
@@ -405,8 +407,8 @@ class Sandbox:
                 raise BadOutput(reply[1], output)
             raise TransportError(f"unexpected reply {reply[0]!r} from the worker")
 
-    def call_each(self, args: tuple[np.ndarray, ...], limit: float) -> np.ndarray:
-        """The single form on each input of a batch, ``(N, ...) -> (N, V)``, in one exchange.
+    def call_each(self, args: tuple[np.ndarray, ...], limit: float) -> Returned:
+        """The single form on each input of a batch, ``(N, ...) -> (N, V)``, in one exchange (least precise dtype).
 
         One round trip per batch instead of per input (a round trip costs milliseconds on a
         loaded machine); ``limit`` applies to each input (the worker reports progress). A failure
@@ -425,7 +427,7 @@ class Sandbox:
                 raise
             if reply[0] == "ok":
                 self._trim_output()
-                return reply[1]
+                return _returned(reply)
             output = self._tail(started)
             _, index, inner = reply
             failure: SandboxFailure
@@ -655,6 +657,8 @@ def _serve(message: tuple[Any, ...], state: dict[str, Any], conn: Connection) ->
     if kind == "loop":
         P, T, w = decode(message[1], restricted=False)
         rows = []
+        dtypes: set[str] = set()
+        frameworks: set[str] = set()
         last = 0.0
         for n in range(len(P)):
             now = time.monotonic()
@@ -667,7 +671,12 @@ def _serve(message: tuple[Any, ...], state: dict[str, Any], conn: Connection) ->
             if reply[1].shape != P.shape[-1:]:
                 return ("failed", n, ("bad-output", f"returned shape {reply[1].shape}, expected {P.shape[-1:]},"))
             rows.append(reply[1])
-        return ("ok", np.array(rows, dtype=float).reshape(len(P), P.shape[-1]))
+            dtypes.add(reply[2])
+            frameworks.add(reply[3])
+        # The least precise dtype any input came back in: round-off allowances follow it.
+        least = max(dtypes, key=EPSILON.__getitem__, default="float64")
+        return ("ok", np.array(rows, dtype=float).reshape(len(P), P.shape[-1]), least,
+                min(frameworks, default=Framework.NUMPY.value))
     raise ValueError(f"unknown request {kind!r}")
 
 
@@ -703,9 +712,19 @@ def _run(obj: Any, form: str, adapter: str | None, args: tuple[Any, ...]) -> tup
         except BaseException as exc:  # noqa: BLE001 - a hostile iterable
             return ("bad-output", f"returned {type(out).__name__}, which cannot be listed ({_describe_exception(exc)})")
     try:
-        return ("ok", float_output(out))
+        returned = float_output(out)
     except OutputNotNumbers as exc:
         return ("bad-output", str(exc))
+    # Only plain values cross back: float64 numbers plus the names of the dtype and framework.
+    return ("ok", returned.values, returned.dtype, returned.framework.value)
+
+
+def _returned(reply: tuple[Any, ...]) -> Returned:
+    """A float form's ``("ok", values, dtype, framework)`` reply as a :class:`~.frameworks.Returned`."""
+    _, values, dtype, framework = reply
+    if dtype not in EPSILON:
+        raise TransportError(f"the worker sent back an unknown dtype {dtype!r}")
+    return Returned(values, dtype, Framework(framework))
 
 
 def _read_only(a: Any) -> Any:

@@ -9,6 +9,7 @@ import numpy as np
 import sympy as sp
 import z3
 
+from mtkd.errors import OperatorUndefined
 from mtkd.operators import Operator
 from mtkd.operators.builtin import BuiltinOperator
 from mtkd.operators.precision import Context
@@ -86,7 +87,7 @@ class Axiom1(Property):
         off = -np.abs(q.sum(axis=-1) - 1.0)
         # Allow the float64 round-off of a V-term sum before calling a sum "not one"; such a sum
         # is no constraint (+inf), so the margin keeps min q's slope for guided search.
-        off = np.where(-off <= 4 * q.shape[-1] * np.finfo(float).eps, np.inf, off)
+        off = np.where(-off <= 4 * q.shape[-1] * op.eps, np.inf, off)
         values = np.minimum(low, off)
         return Margins(values, np.zeros(len(values), bool), {"token": np.where(low <= off, token, -1)})
 
@@ -325,7 +326,6 @@ class Axiom3(Property):
     wording = ("for k != k', Q_k(i) > Q_k'(i), w_k' > 0: d q(i)/d delta > 0 at delta = 0+ when "
                "delta moves from w_k' to w_k.")
     precise_kind = PreciseKind.DERIVATIVE
-    float_bound = 1e-6
 
     witness_fields = {"k": WitnessKind.TEACHER, "k2": WitnessKind.TEACHER, "token": WitnessKind.TOKEN}
     smt = SmtEncoding(_smt_axiom3, reduction="token 0, k = 0, k2 = 1 by neutrality/anonymity", token0=True,
@@ -378,7 +378,9 @@ class Axiom3(Property):
                 if k == k2:
                     continue
                 active = x.w[:, k2] > 0
-                h = np.where(active, np.minimum(1e-6, x.w[:, k2] / 4), 1e-6)
+                # 1e-6 in float64; a less precise output needs a longer step (error ~ eps / h + h^2).
+                h0 = 1e-6 * (op.eps / np.finfo(float).eps) ** (1 / 3)
+                h = np.where(active, np.minimum(h0, x.w[:, k2] / 4), h0)
                 d = np.zeros(K)
                 d[k], d[k2] = 1.0, -1.0
                 w1 = np.where(active[:, None], x.w + h[:, None] * d, x.w)
@@ -393,7 +395,8 @@ class Axiom3(Property):
                     # worth) that the quotient can carry. It grows like 1/h, which matters when
                     # w_k2 is tiny and so is the step (w_k2 = 5e-16 gave D = -1.8 for linear).
                     scale = np.maximum(np.maximum(np.abs(q0), np.abs(q1)), np.abs(q2))
-                    D = D + 8 * 64 * np.finfo(float).eps * scale / (2 * h[:, None])
+                    # A bitwise-constant q (D exactly 0) keeps its 0: the strict part is judged later.
+                    D = np.where(D == 0, 0.0, D + 8 * 64 * op.eps * scale / (2 * h[:, None]))
                 out[k, k2] = D
         return out
 
@@ -454,7 +457,6 @@ class Axiom4(Property):
     reference = "Axiom 4, Sec. II-B"
     wording = "G is jointly continuous in (P, T, w); evidence of a jump: |G(x + eps d) - G(x)| not shrinking as eps -> 0."
     precise_kind = PreciseKind.LIMIT
-    float_bound = 0.0
     _tol = 1e-6
 
     witness_fields = {"P_rate": WitnessKind.MATRIX, "T_rate": WitnessKind.PER_TEACHER, "w_rate": WitnessKind.PER_TEACHER}
@@ -537,6 +539,33 @@ class Axiom4(Property):
                              detail={"change at eps=1e-20": fmt(ctx, changes[0]),
                                      "change at eps=1e-30": fmt(ctx, changes[1])})
 
+    def follow_limit(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any]) -> tuple[Any, PreciseMargin]:
+        """Float evidence of a jump: the change along the witness direction at steps ``1e-2 .. 100 eps``.
+
+        A continuous operator's change shrinks to its measured round-off; a jump keeps its size
+        ("stalls") while the step shrinks by ten decades.
+        """
+        from mtkd.counterexamples.float_evidence import limit_evidence, measure
+
+        P, T, w = x.floats()
+        rP, rT, rw = (np.array(witness[key], dtype=float) for key in ("P_rate", "T_rate", "w_rate"))
+        base = measure(op, P, T, w)
+        eps = op.eps
+
+        def change(step: float) -> float:
+            Pm, wm = P * (1 + step * rP), w * (1 + step * rw)
+            q = op.evaluate((Pm / Pm.sum(-1, keepdims=True))[None], (T * (1 + step * rT))[None],
+                            (wm / wm.sum())[None])[0]
+            return float(np.abs(q - base.q).max())
+
+        steps = [10.0 ** -j for j in range(2, 17) if 10.0 ** -j >= 100 * eps]
+        ev = limit_evidence(change, steps, 4 * float(base.radius.max()) + 4 * eps, steps[min(3, len(steps) - 1)])
+        seen = ev.distances
+        pm = PreciseMargin(-seen[-1][1] if seen else 0, False, detail={
+            "change at eps=1e-20": f"{seen[0][1]:.6g} (step {seen[0][0]:.0e})" if seen else "",
+            "change at eps=1e-30": f"{seen[-1][1]:.6g} (step {seen[-1][0]:.0e})" if seen else ""})
+        return ev, pm
+
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         if witness.get("segment"):
             from mtkd.counterexamples.jumps import explain_jump
@@ -569,6 +598,10 @@ def _smt_axiom5a(s: Setup) -> list[Stage]:
                   s.certifier(e0, items))]
 
 
+ONE_HOT_PATH_E = 1e-30
+"""Where an operator is undefined at a one-hot teacher, the search's reference uses ``(1 - e) onehot + e p_k``."""
+
+
 class Axiom5(Property):
     """Temperature coherence, docs/formalization.md's reading.
 
@@ -584,7 +617,6 @@ class Axiom5(Property):
     reference = "Axiom 5, Sec. II-B"
     wording = ("(a) G(P, T, e_k) = tau_{T_k}(p_k); (b) T_k -> inf: G -> G(P[k <- uniform], T[k <- 1], w); "
                "T_k -> 0+: G -> G(P[k <- one-hot at argmax p_k], T[k <- 1], w).")
-    float_bound = 1e-9
     _tol = 1e-6
 
     witness_fields = {"part": ("a", "b-inf", "b-zero"), "k": WitnessKind.TEACHER}
@@ -652,7 +684,7 @@ class Axiom5(Property):
                 P_lim[:, k] = self.limit_teacher(x.P[:, k], name)
                 T_lim = x.T.copy()
                 T_lim[:, k] = 1.0
-                target = op.evaluate(P_lim, T_lim, x.w)
+                target = self._reference(op, x, P_lim, T_lim, k)
                 changes = []
                 for t in temps:
                     T_t = x.T.copy()
@@ -668,6 +700,90 @@ class Axiom5(Property):
         names = np.array(["a", "b-inf", "b-zero"])
         return Margins(best, np.zeros(N, bool), {"part": names[part], "k": wk, "token": wi})
 
+    @staticmethod
+    def _reference(op: Operator, x: Batch, P_lim: np.ndarray, T_lim: np.ndarray, k: int) -> np.ndarray:
+        """The pool with teacher ``k`` at its limit; where the operator is undefined at a one-hot row
+        (log 0: outside the open domain), the limit along ``p_k <- (1 - e) onehot + e p_k`` at a tiny ``e``
+        (FORMALIZATION: an operator is never blamed for an input the statement does not admit)."""
+        try:
+            return op.evaluate(P_lim, T_lim, x.w)
+        except OperatorUndefined:
+            if not (P_lim[:, k] == 0).any():
+                raise
+            inside = P_lim.copy()
+            inside[:, k] = (1 - ONE_HOT_PATH_E) * P_lim[:, k] + ONE_HOT_PATH_E * x.P[:, k]
+            return op.evaluate(inside, T_lim, x.w)
+
+    def follow_limit(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any]) -> tuple[Any, PreciseMargin]:
+        """Float evidence for part (b): follow ``T_k`` towards 0 or inf until the pool converges or stalls.
+
+        The steps are decades of ``T_k`` (``1e-1 .. 1e-300`` or ``1e1 .. 1e300``); "stalls" only counts
+        beyond the scale where the data say convergence must have begun: ``T_k < w_min * gap / 100``
+        (``gap``: teacher ``k``'s log-ratio between its top two values; a weight ``w`` makes a geometric
+        pool converge only once ``w * gap / T_k`` is large) or ``T_k > 100 * range / w_min``.
+        """
+        from mtkd.counterexamples.float_evidence import limit_evidence
+
+        k, part = witness["k"], witness["part"]
+        P, T, w = x.floats()
+        P_lim, T_lim = P.copy(), T.copy()
+        P_lim[k] = self.limit_teacher(P[None, k], part)[0]
+        T_lim[k] = 1.0
+        wmin = float(w[w > 0].min())
+        logs = np.log(P[k][P[k] > 0])
+        reference = self._float_reference(op, P, T, w, P_lim, T_lim, k)
+        if reference is None:
+            from mtkd.counterexamples.float_evidence import LimitEvidence
+
+            return LimitEvidence((), "undecided", "the reference pool (teacher at its limit) did not converge"), \
+                PreciseMargin(0, False)
+        target, radius = reference
+        tol = 4 * radius + 4 * op.eps
+
+        def distance(t: float) -> float:
+            Tt = T.copy()
+            Tt[k] = t
+            return float(np.abs(op.evaluate(P[None], Tt[None], w[None])[0] - target).max())
+
+        if part == "b-zero":
+            below = logs[logs < logs.max()]
+            gap = float(logs.max() - below.max()) if len(below) else 1.0
+            past, params = wmin * gap / 100, [10.0 ** -j for j in range(1, 301)]
+        else:
+            past, params = 100 * max(float(logs.max() - logs.min()), 1.0) / wmin, [10.0 ** j for j in range(1, 301)]
+        ev = limit_evidence(distance, params, tol, past)
+        seen = ev.distances
+        pm = PreciseMargin(-seen[-1][1] if seen else 0, False, detail={
+            "distance to the limit pool (T_k extreme 1)": f"{seen[-2][1]:.6g} at T_k = {seen[-2][0]:.3g}" if len(seen) > 1 else "",
+            "distance to the limit pool (T_k extreme 2)": f"{seen[-1][1]:.6g} at T_k = {seen[-1][0]:.3g}" if seen else ""})
+        return ev, pm
+
+    @staticmethod
+    def _float_reference(op: Operator, P: np.ndarray, T: np.ndarray, w: np.ndarray, P_lim: np.ndarray,
+                         T_lim: np.ndarray, k: int) -> tuple[np.ndarray, float] | None:
+        """The reference pool and its measured radius; along ``(1 - e) onehot + e p_k`` where undefined."""
+        from mtkd.counterexamples.float_evidence import measure
+
+        try:
+            m = measure(op, P_lim, T_lim, w)
+            return m.q, float(m.radius.max())
+        except OperatorUndefined:
+            pass
+        previous = None
+        for j in range(1, 301):
+            e = 10.0 ** -j
+            inside = P_lim.copy()
+            inside[k] = (1 - e) * P_lim[k] + e * P[k]
+            try:
+                m = measure(op, inside, T_lim, w)
+            except OperatorUndefined:
+                return None
+            r = float(m.radius.max())
+            if previous is not None and float(np.abs(m.q - previous).max()) <= 4 * r + 4 * op.eps:
+                return m.q, r
+            previous = m.q
+        return None
+
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
         k, part = witness["k"], witness["part"]
@@ -682,7 +798,16 @@ class Axiom5(Property):
         exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
         P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))
         T_lim = tuple(Fraction(1) if j == k else t for j, t in enumerate(x.T))
-        target = op.evaluate_precise(P_lim, T_lim, x.w, ctx)
+        try:
+            target = op.evaluate_precise(P_lim, T_lim, x.w, ctx)
+        except (ArithmeticError, ValueError, OperatorUndefined):
+            if part != "b-zero":
+                raise
+            # Undefined at the one-hot row (log 0): the reference is the limit along the open path.
+            step = Fraction(1, 10**60)
+            inside = tuple(tuple((1 - step) * a + step * b for a, b in zip(exact_lim, x.P[k])) if j == k else row
+                           for j, row in enumerate(x.P))
+            target = op.evaluate_precise(inside, T_lim, x.w, ctx)
         # Extreme relative to the smallest positive weight: a teacher with weight 1e-205 reaches
         # its limit only once T_k << w_k (geometric: Q_k^w_k), so fixed 1e-20 / 1e-40 would
         # mistake slow convergence for none (a certified "refutation" of geometric did).

@@ -204,8 +204,6 @@ class Property(ABC):
     wording: ClassVar[str]
     """docs/formalization.md's statement, which is what is checked."""
     precise_kind: ClassVar[PreciseKind] = PreciseKind.VALUE
-    float_bound: ClassVar[float] = 1e-9
-    """A float64-only violation must be below ``-float_bound`` to count (round-off allowance)."""
     open_only: ClassVar[bool] = False
     closed_only: ClassVar[bool] = False
     """True for statements about zeros (``pool-zero-preservation``): vacuous on the open domain."""

@@ -379,7 +379,7 @@ def test_rejections_are_typed() -> None:
     assert out.counterexample is None and out.rejection is Rejection.CERTIFIED_NONNEGATIVE
     float_only = wrap_callable(lambda P, T, w: w @ P, "float_only", derive=False)
     out = check_exact(float_only, get_property("axiom2"), point, {"token": 0}, -1e-13)
-    assert out.counterexample is None and out.rejection is Rejection.ROUNDOFF_BOUND
+    assert out.counterexample is None and out.rejection is Rejection.MEASURED_ROUNDOFF
 
 
 # ------------------------------------------------------------------ 12. hypothesis is a test dependency only

@@ -120,7 +120,8 @@ def test_precise_form_that_raises_falls_back_to_float64(user_ops: Path) -> None:
     (r,) = json.loads(proc.stdout)["results"]
     # A geometric pool really fails axiom3, but without a working precise form nothing is certified.
     assert r["verdict"] == "refuted" and r["certified"] is False
-    assert r["counterexample"]["precision"] == "float64"
+    assert r["counterexample"]["precision"].startswith("float64")  # float64 differences at several steps
+    assert "conditional on the operator's output" in r["counterexample"]["certificate"]
     assert "precise form failed (RuntimeError: precise boom)" in r["counterexample"]["certificate"]
 
 

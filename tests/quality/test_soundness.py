@@ -99,7 +99,7 @@ def test_float_only_replay_recomputes_the_margin() -> None:
     float_only = Operator("float-linear", op.func, batched_func=op.batched_func)
     x = ExactPoint(((F(1, 2), F(1, 2)), (F(1, 4), F(3, 4))), (F(1), F(1)), (F(1, 2), F(1, 2)))
     out = check_exact(float_only, get_property("axiom1"), x, {"token": 0}, None)
-    assert out.counterexample is None and "within the round-off bound" in out.reason
+    assert out.counterexample is None and "within the operator's measured round-off" in out.reason
 
 
 def test_near_linear_operator_still_fails_the_jensen_bound(tmp_path: Path) -> None:
