@@ -143,8 +143,8 @@ def convert_output(out: Any) -> Returned:
         raise OutputConversionError("returned complex numbers, not real probabilities") from None
     except Exception as exc:  # noqa: BLE001 - a user object's __array__ may raise anything
         raise OutputConversionError(
-            f"returned {type(out).__name__}, which could not be read as an array "
-            f"({type(exc).__name__}: {exc})") from None
+            f"returned {type(out).__name__}, not an array of numbers "
+            f"(converting it raised {type(exc).__name__}: {exc})") from None
     if arr.dtype.kind in "USV" or arr.dtype.kind == "O" and not _all_real_numbers(arr):
         if np.iscomplexobj(arr) or any(isinstance(v, complex) for v in np.ravel(arr)):
             raise OutputConversionError("returned complex numbers, not real probabilities")
