@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mtkd.operators import Operator
+from mtkd.operators.protocol import RemoteForm
 from mtkd.results import Verdict
 from mtkd.theorems import PROPERTIES
 from mtkd.verify import Report
@@ -44,14 +45,17 @@ def source_location(op: Operator) -> SourceLocation | None:
     None when neither is known (a lambda typed at a prompt, a C function).
     """
     obj: Any = op.func
-    target = obj if inspect.isfunction(obj) or inspect.ismethod(obj) else type(obj)
-    try:
-        path = inspect.getsourcefile(target)
-        _, line = inspect.getsourcelines(target)
-        if path:
-            return SourceLocation(Path(path).resolve(), max(1, line))
-    except (OSError, TypeError):
-        pass
+    # A sandboxed operator's func is the tool's stand-in for code living in the worker: inspecting it
+    # would locate the tool, not the user's code, so only the spec can say where the operator is.
+    if not isinstance(obj, RemoteForm):
+        target = obj if inspect.isfunction(obj) or inspect.ismethod(obj) else type(obj)
+        try:
+            path = inspect.getsourcefile(target)
+            _, line = inspect.getsourcelines(target)
+            if path:
+                return SourceLocation(Path(path).resolve(), max(1, line))
+        except (OSError, TypeError):
+            pass
     head, _, attr = op.spec.rpartition(":")
     file = Path(head)
     if head.endswith(".py") and file.is_file():
