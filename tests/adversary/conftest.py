@@ -37,7 +37,7 @@ def report(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return data
 
 
-def usage_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:
+def assert_usage_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:
     """Exit 2, nothing on stdout, one paragraph on stderr containing every fragment."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr[-2000:])
     no_traceback(proc)

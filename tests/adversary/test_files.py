@@ -17,7 +17,7 @@ import pytest
 
 from mtkd.counterexamples.corpus import DEFAULT_DIR, MAX_FILE_BYTES, load_entry
 
-from .conftest import mtkd, no_traceback, report, usage_error
+from .conftest import assert_usage_error, mtkd, no_traceback, report
 
 GOOD = sorted(DEFAULT_DIR.glob("geometric__axiom3.json"))[0]
 
@@ -140,4 +140,4 @@ def test_replay_of_a_hand_edited_float_only_entry_recomputes_the_margin(tmp_path
     (["verify", "linear", "--corpus", "/tmp/" + "z" * 300], ["--corpus", "File name too long"]),
 ])
 def test_unusable_command_lines_are_usage_errors_before_any_work(args: list[str], fragments: list[str]) -> None:
-    usage_error(mtkd(*args), *fragments)
+    assert_usage_error(mtkd(*args), *fragments)

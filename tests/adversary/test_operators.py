@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import HOSTILE, SMALL, mtkd, no_traceback, report, usage_error
+from .conftest import HOSTILE, SMALL, assert_usage_error, mtkd, no_traceback, report
 
 TWO = ("-p", "axiom1", "-p", "axiom2")
 """Two properties the linear pool satisfies: a failure must not stop the second one."""
 
 
-def _errors_everywhere(name: str, *extra: str, fragment: str = "") -> dict:
+def assert_errors_everywhere(name: str, *extra: str, fragment: str = "") -> dict:
     proc = mtkd("verify", f"{HOSTILE}:{name}", *TWO, *SMALL, *extra)
     data = report(proc)
     assert proc.returncode == 1, proc.stderr[-2000:]
@@ -30,7 +30,7 @@ def _errors_everywhere(name: str, *extra: str, fragment: str = "") -> dict:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_os_exit_zero_in_the_operator_is_an_error_not_a_pass(workers: str) -> None:
-    _errors_everywhere("exits_zero", "--workers", workers, fragment="ended its worker process")
+    assert_errors_everywhere("exits_zero", "--workers", workers, fragment="ended its worker process")
 
 
 @pytest.mark.parametrize("name,fragment", [
@@ -41,14 +41,14 @@ def test_os_exit_zero_in_the_operator_is_an_error_not_a_pass(workers: str) -> No
     ("array_raises", "not an array of numbers"),
 ])
 def test_every_kind_of_raise_is_an_error_verdict_and_the_run_goes_on(name: str, fragment: str) -> None:
-    _errors_everywhere(name, fragment=fragment)
+    assert_errors_everywhere(name, fragment=fragment)
 
 
 @pytest.mark.parametrize("name", ["hangs_in_c", "disarms_alarm", "catches_alarm"])
 def test_hangs_are_stopped_by_the_call_timeout(name: str) -> None:
     # The C-level sleep(100) and the alarm-proof loops would run for minutes (or forever): the
     # hang guard (subprocess timeout) fails the test if --call-timeout does not stop them.
-    _errors_everywhere(name, "--workers", "1", fragment="did not return within 1.0 s")
+    assert_errors_everywhere(name, "--workers", "1", fragment="did not return within 1.0 s")
 
 
 @pytest.mark.parametrize("name", ["leaves_seterr_raise", "leaves_thread", "prints"])
@@ -60,16 +60,16 @@ def test_correct_pools_with_side_effects_get_their_true_verdicts(name: str) -> N
 
 
 def test_monkeypatched_isfinite_cannot_hide_nan_output() -> None:
-    _errors_everywhere("patched_isfinite", fragment="non-finite value")
+    assert_errors_everywhere("patched_isfinite", fragment="non-finite value")
 
 
 def test_mutating_the_input_after_setflags_is_an_error_not_a_refutation() -> None:
-    data = _errors_everywhere("mutates_after_setflags", fragment="modify its input")
+    data = assert_errors_everywhere("mutates_after_setflags", fragment="modify its input")
     assert not any(r["certified"] for r in data["results"])
 
 
 def test_a_batched_property_raising_at_load_is_a_usage_error() -> None:
-    usage_error(mtkd("verify", f"{HOSTILE}:batched_property_raises", *SMALL),
+    assert_usage_error(mtkd("verify", f"{HOSTILE}:batched_property_raises", *SMALL),
                 "batched raised RuntimeError", "batched is computed lazily")
 
 
@@ -81,7 +81,7 @@ def test_a_batched_property_raising_at_load_is_a_usage_error() -> None:
 ])
 def test_import_failures_of_any_kind_are_usage_errors(tmp_path: Path, body: str, fragment: str) -> None:
     (tmp_path / "bad_import.py").write_text(body + "def op(P, T, w):\n    return w @ P\n")
-    usage_error(mtkd("verify", f"{tmp_path / 'bad_import.py'}:op", *SMALL, "--import-timeout", "2"), fragment)
+    assert_usage_error(mtkd("verify", f"{tmp_path / 'bad_import.py'}:op", *SMALL, "--import-timeout", "2"), fragment)
 
 
 def test_replay_of_a_file_naming_a_module_that_exits_at_import(tmp_path: Path) -> None:

@@ -12,13 +12,13 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
+
 from mtkd.counterexamples import check_exact
+from mtkd.engines import Engine
 from mtkd.operators import Operator, load_operator
+from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.traced import analysis_of
-
-from mtkd.engines import Engine
-from mtkd.results import Verdict
 from mtkd.verify import VerifyOptions, verify
 
 HERE = Path(__file__).parents[1]
@@ -37,7 +37,7 @@ def _verdicts(op: Operator, engine: Engine, props: tuple[str, ...]) -> dict[str,
     return {r.property: r for r in report.results}
 
 
-def _assert_linear_proved(op: Operator) -> None:
+def assert_linear_proved(op: Operator) -> None:
     assert "precise (derived from the code)" in op.capabilities
     smt = _verdicts(op, Engine.SMT, SMT_PROPS)
     for prop, r in smt.items():
@@ -53,12 +53,12 @@ def _assert_linear_proved(op: Operator) -> None:
 
 @pytest.mark.parametrize("name", ["linear_matmul", "linear_einsum", "linear_logspace"])
 def test_numpy_linear_pools_without_precise_form_are_proved(name: str) -> None:
-    _assert_linear_proved(_load(name))
+    assert_linear_proved(_load(name))
 
 
 def test_torch_linear_pool_without_precise_form_is_proved() -> None:
     pytest.importorskip("torch", reason="the PyTorch spelling needs torch (CI installs torch==2.13.0+cpu)")
-    _assert_linear_proved(_load("linear_torch", TORCH_OPS))
+    assert_linear_proved(_load("linear_torch", TORCH_OPS))
 
 
 def test_logit_average_is_refuted_through_its_derived_form_and_proved_where_geometric_is() -> None:
