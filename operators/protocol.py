@@ -122,7 +122,7 @@ def float_output(out: Any) -> Returned:
     ...     float_output([1j, 0.5])
     ... except OutputNotNumbers as exc:
     ...     print(exc)
-    returned complex numbers, not real probabilities,
+    returned complex numbers (complex128), not real probabilities,
     """
     try:
         return convert_output(out)

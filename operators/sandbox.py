@@ -32,7 +32,7 @@ a hang at import) are :class:`~mtkd.errors.OperatorLoadError` (usage errors, exi
 >>> info.has_batched, info.has_precise
 (False, False)
 >>> import numpy as np
->>> box.call("func", (np.full((2, 3), 1 / 3), np.ones(2), np.full(2, 0.5)), limit=30)
+>>> box.call("func", (np.full((2, 3), 1 / 3), np.ones(2), np.full(2, 0.5)), limit=30).values
 array([0.33333333, 0.33333333, 0.33333333])
 >>> box.stop()
 """
