@@ -37,9 +37,11 @@ from .property import (
     PreciseKind,
     PreciseMargin,
     Property,
+    equality_margin,
     fmt,
     masked_min,
     precise_Q,
+    token_margins,
 )
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
 
@@ -271,7 +273,7 @@ class Axiom2(Property):
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         q = op.evaluate(x.P, x.T, x.w)
-        return Margins(q.min(axis=-1), np.ones(len(q), bool), {"token": q.argmin(axis=-1)})
+        return token_margins(q, strict=True)
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
@@ -792,8 +794,7 @@ class Axiom5(Property):
             e = [Fraction(int(j == k)) for j in range(x.K)]
             gi = op.evaluate_precise(x.P, x.T, e, ctx)[i]
             Qki = precise_Q(x, ctx)[k][i]
-            return PreciseMargin(-abs(gi - Qki), False,
-                                 detail={f"G(P,T,e_{k})({i})": fmt(ctx, gi), f"tau_T{k}(p_{k})({i})": fmt(ctx, Qki)})
+            return equality_margin(ctx, gi, Qki, (f"G(P,T,e_{k})({i})", f"tau_T{k}(p_{k})({i})"))
         lim = self.limit_teacher(np.array([float(v) for v in x.P[k]]), part)
         exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
         P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))

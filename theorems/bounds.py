@@ -32,6 +32,7 @@ from .property import (
     Property,
     fmt,
     precise_Q,
+    token_margins,
 )
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, rat
 
@@ -146,7 +147,7 @@ class ThmIV9(Property):
             rhs = -np.where(x.w[..., None] > 0, x.w[..., None] * np.log(Q), 0.0).sum(axis=-2)
             gap = rhs + np.log(q)
         gap = np.where(np.isnan(gap), np.inf, gap)
-        return Margins(gap.min(axis=-1), np.zeros(len(q), bool), {"token": gap.argmin(axis=-1)})
+        return token_margins(gap)
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:

@@ -35,9 +35,12 @@ from .property import (
     Margins,
     PreciseMargin,
     Property,
+    equality_margin,
+    equality_margins,
     fmt,
     precise_Q,
     simplex_point,
+    token_margins,
 )
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
 
@@ -105,9 +108,8 @@ class AssumptionL(Property):
         w2 = rng.dirichlet(np.full(K, 0.5), size=N)
         lam = rng.uniform(0.1, 0.9, size=N)
         mid = lam[:, None] * x.w + (1 - lam[:, None]) * w2
-        gap = np.abs(op.evaluate(x.P, x.T, mid) - lam[:, None] * op.evaluate(x.P, x.T, x.w)
-                     - (1 - lam[:, None]) * op.evaluate(x.P, x.T, w2))
-        return Margins(-gap.max(axis=-1), np.zeros(N, bool), {"w2": w2, "lam": lam, "token": gap.argmax(axis=-1)})
+        return equality_margins(op.evaluate(x.P, x.T, mid) - lam[:, None] * op.evaluate(x.P, x.T, x.w)
+                                - (1 - lam[:, None]) * op.evaluate(x.P, x.T, w2), {"w2": w2, "lam": lam})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
@@ -117,7 +119,7 @@ class AssumptionL(Property):
         mid = [lam * a + (1 - lam) * b for a, b in zip(x.w, w2)]
         lhs = op.evaluate_precise(x.P, x.T, mid, ctx)[i]
         rhs = ctx.num(lam) * op.evaluate_precise(x.P, x.T, x.w, ctx)[i] + ctx.num(1 - lam) * op.evaluate_precise(x.P, x.T, w2, ctx)[i]
-        return PreciseMargin(-abs(lhs - rhs), False, detail={"q(mix)(i)": fmt(ctx, lhs), "mix of q(i)": fmt(ctx, rhs)})
+        return equality_margin(ctx, lhs, rhs, ("q(mix)(i)", "mix of q(i)"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         return (f"mixing the weights with lam = {witness['lam']} gives q({witness['token']}) = "
@@ -201,7 +203,7 @@ class AssumptionLSeparable(Property):
             for k in range(x.K):
                 e = [Fraction(int(j == k)) for j in range(x.K)]
                 mix = mix + ctx.num(x.w[k]) * op.evaluate_precise(x.P, x.T, e, ctx)[i]
-            return PreciseMargin(-abs(qi - mix), False, detail={"q(i)": fmt(ctx, qi), "sum_k w_k G(e_k)(i)": fmt(ctx, mix)})
+            return equality_margin(ctx, qi, mix, ("q(i)", "sum_k w_k G(e_k)(i)"))
         k = witness["k"]
         e = [Fraction(int(j == k)) for j in range(x.K)]
         P_obj = np.empty((1, x.K, x.V), dtype=object)
@@ -209,7 +211,7 @@ class AssumptionLSeparable(Property):
         P2 = self._shuffle(P_obj, np.array(witness["token_perm"]), np.array(witness["teacher_perm"]))[k][0].tolist()
         a = op.evaluate_precise(x.P, x.T, e, ctx)[0]
         b = op.evaluate_precise(P2, x.T, e, ctx)[0]
-        return PreciseMargin(-abs(a - b), False, detail={"G(e_k)(0)": fmt(ctx, a), "after reshuffle": fmt(ctx, b)})
+        return equality_margin(ctx, a, b, ("G(e_k)(0)", "after reshuffle"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         if witness["part"] == "mixture":
@@ -250,7 +252,7 @@ class DefIV1(Property):
         Q = x.Q()
         q = op.evaluate(x.P, x.T, x.w)
         var = np.einsum("nk,nkv->nv", x.w, Q * Q) - q * q
-        return Margins(var.min(axis=-1), np.zeros(len(q), bool), {"token": var.argmin(axis=-1)})
+        return token_margins(var)
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:

@@ -22,7 +22,7 @@ from mtkd.operators.precision import Context
 from . import symbols as sy
 from .notation import ForAll, NamedSet
 from .parts import Absent, WitnessKind
-from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, fmt
+from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, equality_margin, equality_margins
 
 SIGMA = sp.Symbol("σ")
 PERMUTATIONS_K = NamedSet("S_K", r"S_K")
@@ -45,9 +45,8 @@ class PoolAnonymity(Property):
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
         perm = rng.permutation(K)
-        gap = np.abs(op.evaluate(x.P[:, perm], x.T[:, perm], x.w[:, perm]) - op.evaluate(x.P, x.T, x.w))
-        return Margins(-gap.max(axis=-1), np.zeros(N, bool),
-                       {"teacher_perm": np.broadcast_to(perm, (N, K)), "token": gap.argmax(axis=-1)})
+        return equality_margins(op.evaluate(x.P[:, perm], x.T[:, perm], x.w[:, perm]) - op.evaluate(x.P, x.T, x.w),
+                                {"teacher_perm": np.broadcast_to(perm, (N, K))})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
@@ -55,7 +54,7 @@ class PoolAnonymity(Property):
         a = op.evaluate_precise(tuple(x.P[k] for k in perm), tuple(x.T[k] for k in perm),
                                 tuple(x.w[k] for k in perm), ctx)[i]
         b = op.evaluate_precise(x.P, x.T, x.w, ctx)[i]
-        return PreciseMargin(-abs(a - b), False, detail={"permuted": fmt(ctx, a), "original": fmt(ctx, b)})
+        return equality_margin(ctx, a, b, ("permuted", "original"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         return (f"reordering the teachers as {list(witness['teacher_perm'])} (weights and temperatures with them) "

@@ -27,7 +27,7 @@ from mtkd.operators.precision import Context
 from . import symbols as sy
 from .notation import ForAll, NamedSet
 from .parts import Absent, WitnessKind
-from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, fmt
+from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, equality_margin, equality_margins
 
 LIKELIHOODS = NamedSet("(0,∞)^V", r"(0,\infty)^V")
 
@@ -60,8 +60,8 @@ class PoolExternalBayesianity(Property):
         N, K, V = x.shape
         lam = np.exp(rng.uniform(-3.0, 3.0, size=(N, V)))
         ones = np.ones((N, K))
-        gap = np.abs(op.evaluate(update(x.P, lam[:, None, :]), ones, x.w) - update(op.evaluate(x.P, ones, x.w), lam))
-        return Margins(-gap.max(axis=-1), np.zeros(N, bool), {"likelihood": lam, "token": gap.argmax(axis=-1)})
+        return equality_margins(op.evaluate(update(x.P, lam[:, None, :]), ones, x.w)
+                                - update(op.evaluate(x.P, ones, x.w), lam), {"likelihood": lam})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
@@ -76,7 +76,7 @@ class PoolExternalBayesianity(Property):
         q = op.evaluate_precise(x.P, ones, x.w, ctx)
         z = sum((ctx.num(l) * v for l, v in zip(lam, q)), ctx.num(0))
         rhs = ctx.num(lam[i]) * q[i] / z
-        return PreciseMargin(-abs(lhs - rhs), False, detail={"pool of updated": fmt(ctx, lhs), "updated pool": fmt(ctx, rhs)})
+        return equality_margin(ctx, lhs, rhs, ("pool of updated", "updated pool"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         i = witness["token"]

@@ -22,7 +22,7 @@ from mtkd.operators.precision import Context
 from . import symbols as sy
 from .notation import ForAll, NamedSet
 from .parts import Absent, WitnessKind
-from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, fmt
+from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, equality_margin, equality_margins
 
 PI = sp.Function("π")
 PERMUTATIONS_V = NamedSet("S_V", r"S_V")
@@ -46,16 +46,15 @@ class PoolNeutrality(Property):
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
         perm = rng.permutation(V)
-        gap = np.abs(op.evaluate(x.P[..., perm], x.T, x.w) - op.evaluate(x.P, x.T, x.w)[:, perm])
-        return Margins(-gap.max(axis=-1), np.zeros(N, bool),
-                       {"token_perm": np.broadcast_to(perm, (N, V)), "token": gap.argmax(axis=-1)})
+        return equality_margins(op.evaluate(x.P[..., perm], x.T, x.w) - op.evaluate(x.P, x.T, x.w)[:, perm],
+                                {"token_perm": np.broadcast_to(perm, (N, V))})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
         perm, i = witness["token_perm"], witness["token"]
         a = op.evaluate_precise(tuple(tuple(row[j] for j in perm) for row in x.P), x.T, x.w, ctx)[i]
         b = op.evaluate_precise(x.P, x.T, x.w, ctx)[perm[i]]
-        return PreciseMargin(-abs(a - b), False, detail={"permuted": fmt(ctx, a), "original": fmt(ctx, b)})
+        return equality_margin(ctx, a, b, ("permuted", "original"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         perm, i = witness["token_perm"], witness["token"]

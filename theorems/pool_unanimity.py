@@ -31,7 +31,7 @@ from mtkd.operators.precision import Context
 from . import symbols as sy
 from .notation import ForAll
 from .parts import Absent, WitnessKind
-from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, fmt
+from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, equality_margin
 
 
 class PoolUnanimity(Property):
@@ -66,7 +66,7 @@ class PoolUnanimity(Property):
         k, i = witness["k"], witness["token"]
         q = op.evaluate_precise(tuple(x.P[k] for _ in range(x.K)), tuple(Fraction(1) for _ in range(x.K)), x.w, ctx)
         p = ctx.num(x.P[k][i])
-        return PreciseMargin(-abs(q[i] - p), False, detail={"q(i)": fmt(ctx, q[i]), "p(i)": fmt(ctx, p)})
+        return equality_margin(ctx, q[i], p, ("q(i)", "p(i)"))
 
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         k, i = witness["k"], witness["token"]

@@ -267,6 +267,30 @@ def fmt(ctx: Context, v: Any) -> str:
     return mpmath.nstr((lo + hi) / 2, 12)
 
 
+def token_margins(margin: np.ndarray, witness: Mapping[str, np.ndarray] | None = None,
+                  strict: bool = False) -> Margins:
+    """Margins of a statement about every token, from its per-token margin ``(N, V)``.
+
+    Each input's worst token gives the value and becomes the witness's ``token``, after the
+    entries of ``witness`` (which fix the rest of what was compared).
+    """
+    return Margins(margin.min(axis=-1), np.full(len(margin), strict),
+                   {**(witness or {}), "token": margin.argmin(axis=-1)})
+
+
+def equality_margins(difference: np.ndarray, witness: Mapping[str, np.ndarray]) -> Margins:
+    """Margins of an equality of two pools, from their difference ``(N, V)``: ``-max_i |difference(i)|``.
+
+    Zero where the equality holds, so never strict.
+    """
+    return token_margins(-np.abs(difference), witness)
+
+
+def equality_margin(ctx: Context, lhs: Any, rhs: Any, labels: tuple[str, str]) -> PreciseMargin:
+    """The precise margin ``-|lhs - rhs|`` of an equality at one token; the explanation names the sides ``labels``."""
+    return PreciseMargin(-abs(lhs - rhs), False, detail={labels[0]: fmt(ctx, lhs), labels[1]: fmt(ctx, rhs)})
+
+
 def masked_min(values: np.ndarray, mask: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Min over ``axis`` of the entries where ``mask`` holds (``+inf`` if none) and its argmin."""
     masked = np.where(mask, values, np.inf)
