@@ -33,6 +33,8 @@ class BuiltinOperator:
     """How ``q`` depends on ``w`` (which derivations apply); ``None``: no symbolic formula."""
     derivation_extras: ClassVar[tuple[str, ...]] = ()
     """Names of operator-specific derivations shown in the report (see :mod:`mtkd.theorems.derivations`)."""
+    same_as: ClassVar[Mapping[tuple[str, int], str]] = {}
+    """``{(parameter, value): built-in}``: where this operator *is* another one, whose proofs then apply."""
 
     @classmethod
     def canonical(cls, exact: Mapping[str, sp.Rational]) -> tuple[str, Mapping[str, sp.Rational]]:
@@ -40,6 +42,9 @@ class BuiltinOperator:
 
         Raises ``ValueError`` for parameters outside the operator's range.
         """
+        for (param, value), other in cls.same_as.items():
+            if exact[param] == value:
+                return other, {}
         return cls.name, exact
 
     @classmethod
@@ -127,9 +132,7 @@ class BuiltinOperator:
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         Q = [tau_precise(row, t, ctx) for row, t in zip(P, T)]
-        pooled = self.pool_precise(Q, w, ctx)
-        total = sum(pooled[1:], pooled[0])
-        return [x / total for x in pooled]
+        return normalised(self.pool_precise(Q, w, ctx))
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         """The unnormalised pool in ``ctx`` arithmetic (see :meth:`scores` for the alternative)."""
@@ -141,6 +144,18 @@ ZERO_FORCING_UNDEFINED = (
     "teacher rules out (Q_k(i) = 0) gets pooled mass 0 here, and when the positive-weight teachers "
     "share no token with positive probability every token gets 0, so q = 0/0. This happens only "
     "on the closed domain (teachers with exact zeros).")
+
+
+def normalised(pooled: list[Any]) -> list[Any]:
+    """An unnormalised pool of ``ctx`` numbers divided by its sum (the precise counterpart of ``softmax``)."""
+    total = sum(pooled[1:], pooled[0])
+    return [x / total for x in pooled]
+
+
+def teacher_logits(P: np.ndarray) -> np.ndarray:
+    """The teachers' logits as distillation code sees them, ``log P`` (``-inf`` at a zero, closed domain)."""
+    with np.errstate(divide="ignore"):
+        return np.log(P)
 
 
 def weighted_log_sum(logQ: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -18,25 +18,21 @@ array([0.757143, 0.242857])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from .builtin import BuiltinOperator
+from .mixture import ScoredTeachersPool
 from .precision import Arithmetic
 
 
-class ConfidencePool(BuiltinOperator):
+class ConfidencePool(ScoredTeachersPool):
     name = "confidence"
     formula = "q(i) = sum_k w'_k Q_k(i), w'_k ∝ w_k max_j Q_k(j)"
     source = "max-probability confidence weighting of teachers (multi-teacher KD practice)"
 
-    def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
-        Q = np.exp(logQ)
-        conf = w * Q.max(axis=-1)
-        with np.errstate(divide="ignore"):
-            return np.log(np.einsum("nk,nkv->nv", conf / conf.sum(axis=-1, keepdims=True), Q))
+    def teacher_scores(self, Q: np.ndarray, logQ: np.ndarray) -> np.ndarray:
+        return Q.max(axis=-1)
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        conf = [wk * ctx.max(row) for wk, row in zip(w, Q)]
-        return [sum((c * row[i] for c, row in zip(conf, Q)), ctx.num(0)) for i in range(len(Q[0]))]
+    def teacher_score_precise(self, row: Sequence[Any], ctx: Arithmetic) -> Any:
+        return ctx.max(row)

@@ -37,12 +37,13 @@ class EntropicPool(BuiltinOperator):
     defaults = {"beta": 0.5}
     shape = Shape.NORMALISED
     derivation_extras = ("entropic_closed_form",)
+    same_as = {("beta", 0): "geometric"}
 
     @classmethod
     def canonical(cls, exact: Mapping[str, sympy.Rational]) -> tuple[str, Mapping[str, sympy.Rational]]:
         if exact["beta"] <= -1:
             raise ValueError(f"entropic needs beta > -1 (the objective is not convex otherwise), got {exact['beta']}")
-        return ("geometric", {}) if exact["beta"] == 0 else (cls.name, exact)
+        return super().canonical(exact)
 
     @classmethod
     def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:

@@ -16,29 +16,23 @@ array([0.833333, 0.166667])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from .builtin import BuiltinOperator
+from .mixture import ScoredTeachersPool
 from .precision import Arithmetic
 
 
-class EntropyWeightedPool(BuiltinOperator):
+class EntropyWeightedPool(ScoredTeachersPool):
     name = "entropy-weighted"
     formula = "q(i) = sum_k w'_k Q_k(i), w'_k ∝ w_k exp(-H(Q_k))"
     source = "entropy-based teacher weighting (Kwon et al., ICASSP 2020, in spirit)"
 
-    def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
-        Q = np.exp(logQ)
+    def teacher_scores(self, Q: np.ndarray, logQ: np.ndarray) -> np.ndarray:
         H = -np.where(Q > 0, Q * np.where(Q > 0, logQ, 0.0), 0.0).sum(axis=-1)
-        weights = w * np.exp(-H)
-        with np.errstate(divide="ignore"):
-            return np.log(np.einsum("nk,nkv->nv", weights / weights.sum(axis=-1, keepdims=True), Q))
+        return np.exp(-H)
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        weights = []
-        for wk, row in zip(w, Q):
-            neg_entropy = sum((x * ctx.log(x) for x in row if not ctx.is_zero(x)), ctx.num(0))
-            weights.append(wk * ctx.exp(neg_entropy))
-        return [sum((c * row[i] for c, row in zip(weights, Q)), ctx.num(0)) for i in range(len(Q[0]))]
+    def teacher_score_precise(self, row: Sequence[Any], ctx: Arithmetic) -> Any:
+        neg_entropy = sum((x * ctx.log(x) for x in row if not ctx.is_zero(x)), ctx.num(0))
+        return ctx.exp(neg_entropy)

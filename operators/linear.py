@@ -18,9 +18,9 @@ import sympy
 import z3
 
 from .builtin import BuiltinOperator
-from .formula import Q as Qs
 from .formula import Shape
 from .formula import w as ws
+from .mixture import log_mixture, mixture, mixture_expr, mixture_precise
 from .precision import Arithmetic
 from .smt_encoding import DirectTeachers, Encoder, zval
 from .temperature import log_tau
@@ -35,7 +35,7 @@ class LinearPool(BuiltinOperator):
 
     @classmethod
     def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
-        return sympy.Add(*(ws[k] * Qs[k, i] for k in range(K)))
+        return mixture_expr([ws[k] for k in range(K)], i)
 
     @classmethod
     def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
@@ -43,18 +43,17 @@ class LinearPool(BuiltinOperator):
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         # Mixing in probability space directly: no normalisation step, so no extra round-off.
-        return np.einsum("nk,nkv->nv", w, np.exp(log_tau(P, T)))
+        return mixture(w, np.exp(log_tau(P, T)))
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.log(np.einsum("nk,nkv->nv", w, np.exp(logQ)))
+        return log_mixture(w, np.exp(logQ))
 
     def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
         # s = log(sum_k w_k Q_k): ds/dw_k = Q_k / e^s.
         return np.exp(logQ - s[..., None, :])
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        return [sum((wk * row[i] for row, wk in zip(Q, w)), ctx.num(0)) for i in range(len(Q[0]))]
+        return mixture_precise(Q, w, ctx)
 
 
 class LinearEncoder(Encoder):

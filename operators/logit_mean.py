@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .builtin import BuiltinOperator, geometric_precise, normalised, teacher_logits, weighted_log_sum
 from .precision import Arithmetic
 from .temperature import softmax
 
@@ -36,11 +36,7 @@ class LogitMean(BuiltinOperator):
     zero_forcing = True
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            logits = np.log(P)
-        return softmax(weighted_log_sum(logits, w / T))
+        return softmax(weighted_log_sum(teacher_logits(P), w / T))
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        pooled = geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx)
-        total = sum(pooled[1:], pooled[0])
-        return [x / total for x in pooled]
+        return normalised(geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx))

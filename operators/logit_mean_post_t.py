@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .builtin import BuiltinOperator, geometric_precise, weighted_log_sum
+from .builtin import BuiltinOperator, geometric_precise, normalised, teacher_logits, weighted_log_sum
 from .precision import Arithmetic
 from .temperature import softmax
 
@@ -35,13 +35,9 @@ class LogitMeanPostT(BuiltinOperator):
     zero_forcing = True
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            logits = np.log(P)
         t_bar = (w * T).sum(axis=-1, keepdims=True)
-        return softmax(weighted_log_sum(logits, w) / t_bar)
+        return softmax(weighted_log_sum(teacher_logits(P), w) / t_bar)
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         t_bar = sum((wk * tk for wk, tk in zip(w, T)), ctx.num(0))
-        pooled = geometric_precise(P, w, ctx, 1 / t_bar)
-        total = sum(pooled[1:], pooled[0])
-        return [x / total for x in pooled]
+        return normalised(geometric_precise(P, w, ctx, 1 / t_bar))

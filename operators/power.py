@@ -48,16 +48,9 @@ class PowerPool(BuiltinOperator):
     param_doc = {"alpha": "exponent (default 2); 1 = linear, 0 = geometric"}
     defaults = {"alpha": 2.0}
     shape = Shape.NORMALISED
-
-    @classmethod
-    def canonical(cls, exact: Mapping[str, sympy.Rational]) -> tuple[str, Mapping[str, sympy.Rational]]:
-        # alpha = 1 *is* linear on the simplex (the normaliser sum_j sum_k w_k Q_k(j) is 1);
-        # alpha = 0 is the geometric pool: a proof for those operators then applies.
-        if exact["alpha"] == 1:
-            return "linear", {}
-        if exact["alpha"] == 0:
-            return "geometric", {}
-        return cls.name, exact
+    # alpha = 1 *is* linear on the simplex (the normaliser sum_j sum_k w_k Q_k(j) is 1);
+    # alpha = 0 is the geometric pool.
+    same_as = {("alpha", 1): "linear", ("alpha", 0): "geometric"}
 
     @classmethod
     def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:

@@ -23,9 +23,9 @@ import numpy as np
 import sympy
 
 from .builtin import BuiltinOperator
-from .formula import Q as Qs
 from .formula import Shape
 from .formula import w as ws
+from .mixture import mixture, mixture_expr, mixture_precise
 from .precision import Arithmetic
 from .temperature import log_tau
 
@@ -38,17 +38,13 @@ class ReweightedPool(BuiltinOperator):
     defaults = {"c": 1.0}
     shape = Shape.MIXTURE
     self_normalised = True
-
-    @classmethod
-    def canonical(cls, exact: Mapping[str, sympy.Rational]) -> tuple[str, Mapping[str, sympy.Rational]]:
-        return ("linear", {}) if exact["c"] == 0 else (cls.name, exact)
+    same_as = {("c", 0): "linear"}
 
     @classmethod
     def score_expr(cls, params: Mapping[str, sympy.Rational], K: int, i: int) -> sympy.Expr:
-        if K != 2:  # the linear pool at every K but 2
-            return sympy.Add(*(ws[k] * Qs[k, i] for k in range(K)))
-        lam = cls._coefficients([ws[0], ws[1]], params["c"])
-        return sympy.Add(*(lam[k] * Qs[k, i] for k in range(2)))
+        weights = [ws[k] for k in range(K)]
+        # The linear pool at every K but 2.
+        return mixture_expr(cls._coefficients(weights, params["c"]) if K == 2 else weights, i)
 
     def __init__(self, c: float = 1.0) -> None:
         super().__init__(c=c)
@@ -60,7 +56,7 @@ class ReweightedPool(BuiltinOperator):
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         lam = w if w.shape[-1] != 2 else np.stack(self._coefficients([w[:, 0], w[:, 1]], self.params["c"]), axis=-1)
-        return np.einsum("nk,nkv->nv", lam, np.exp(log_tau(P, T)))
+        return mixture(lam, np.exp(log_tau(P, T)))
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         # Only used through ``batched`` (overridden); kept for the base-class contract.
@@ -70,4 +66,4 @@ class ReweightedPool(BuiltinOperator):
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         # c as the exact decimal the user wrote, so interval and exact arithmetic see that value.
         lam = self._coefficients(w, ctx.num(Fraction(repr(float(self.params["c"]))))) if len(w) == 2 else w
-        return [sum((lk * row[i] for row, lk in zip(Q, lam)), ctx.num(0)) for i in range(len(Q[0]))]
+        return mixture_precise(Q, lam, ctx)

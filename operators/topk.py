@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .builtin import BuiltinOperator
+from .mixture import mixture
 from .temperature import tau
 
 
@@ -42,7 +43,7 @@ class TopKPool(BuiltinOperator):
         kept = np.zeros_like(Q)
         np.put_along_axis(kept, order, np.take_along_axis(Q, order, -1), -1)
         kept /= kept.sum(axis=-1, keepdims=True)
-        return np.einsum("nk,nkv->nv", w, kept)
+        return mixture(w, kept)
 
     precise = None  # type: ignore[assignment]  # no comparisons in the precise-form contract: float64 only
 
