@@ -21,7 +21,8 @@ uses sympy's LaTeX printer for the arithmetic and adds the constructs above.
 
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Mapping
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -50,9 +51,6 @@ class NamedSet(sp.Basic):
 class _Quantifier(Boolean):
     """``(bindings, body)`` with ``bindings`` a tuple of ``(variable, domain)`` pairs."""
 
-    glyph_unicode = ""
-    glyph_latex = ""
-
     def __new__(cls, bindings: tuple[tuple[sp.Basic, sp.Basic], ...], body: sp.Basic) -> "_Quantifier":
         return super().__new__(cls, sp.Tuple(*(sp.Tuple(v, d) for v, d in bindings)), body)
 
@@ -66,13 +64,11 @@ class _Quantifier(Boolean):
 
 
 class ForAll(_Quantifier):
-    glyph_unicode = "∀"
-    glyph_latex = r"\forall"
+    pass
 
 
 class Exists(_Quantifier):
-    glyph_unicode = "∃"
-    glyph_latex = r"\exists"
+    pass
 
 
 class RowReplaced(sp.Basic):
@@ -99,8 +95,82 @@ class Satisfies(Boolean):
 _REL_UNICODE: Mapping[str, str] = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
-class _UnicodePrinter(StrPrinter):
+@dataclass(frozen=True)
+class _Notation:
+    """How one printer writes the logic constructs, as ``str.format`` strings (their fields listed below)."""
+
+    forall: str
+    exists: str
+    quantifier: str
+    """``{glyph}``, ``{bindings}``, ``{body}``."""
+    binding: str
+    """``{var}``, ``{domain}``."""
+    group: str
+    """``{}``: parentheses around a compound operand."""
+    and_: str
+    or_: str
+    implies: str
+    row_replaced: str
+    """``{matrix}``, ``{index}``, ``{row}``."""
+    indexed_max: str
+    """``{index}``, ``{domain}``, ``{body}``."""
+    satisfies: str
+    """``{operator}``, ``{name}``."""
+
+
+class _LogicPrinting:
+    """The printing of this module's constructs, shared by both printers; only the notation differs."""
+
+    notation: ClassVar[_Notation]
+    _print: Callable[[Any], str]  # provided by the sympy printer this is mixed into
+
+    def _quantifier(self, expr: _Quantifier) -> str:
+        n = self.notation
+        bindings = ", ".join(n.binding.format(var=self._print(v), domain=self._print(d)) for v, d in expr.bindings)
+        glyph = n.forall if isinstance(expr, ForAll) else n.exists
+        return n.quantifier.format(glyph=glyph, bindings=bindings, body=self._print(expr.body))
+
+    def _print_ForAll(self, expr: ForAll) -> str:
+        return self._quantifier(expr)
+
+    def _print_Exists(self, expr: Exists) -> str:
+        return self.notation.group.format(self._quantifier(expr))
+
+    def _junction(self, expr: sp.Basic, glyph: str) -> str:
+        # Parenthesise every compound operand: a quantifier's body would otherwise swallow the
+        # operands to its right, and readers should not need a precedence table for ∧ / ⇒.
+        compound = (sp.And, sp.Or, sp.Implies, ForAll)
+        return f" {glyph} ".join(self.notation.group.format(self._print(a)) if isinstance(a, compound)
+                                 else self._print(a) for a in expr.args)
+
+    def _print_And(self, expr: sp.And) -> str:
+        return self._junction(expr, self.notation.and_)
+
+    def _print_Or(self, expr: sp.Or) -> str:
+        return self._junction(expr, self.notation.or_)
+
+    def _print_Implies(self, expr: sp.Implies) -> str:
+        return self._junction(expr, self.notation.implies)
+
+    def _print_RowReplaced(self, expr: RowReplaced) -> str:
+        m, k, u = expr.args
+        return self.notation.row_replaced.format(matrix=self._print(m), index=self._print(k), row=self._print(u))
+
+    def _print_IndexedMax(self, expr: IndexedMax) -> str:
+        f, k, dom = expr.args
+        return self.notation.indexed_max.format(index=self._print(k), domain=self._print(dom), body=self._print(f))
+
+    def _print_Satisfies(self, expr: Satisfies) -> str:
+        return self.notation.satisfies.format(operator=self._print(expr.args[0]), name=expr.args[1].name)
+
+
+class _UnicodePrinter(_LogicPrinting, StrPrinter):
     """sympy's str printer with mathematical glyphs; ``*``/``**`` are mapped in :func:`to_unicode`."""
+
+    notation = _Notation(
+        forall="∀", exists="∃", quantifier="{glyph} {bindings}: {body}", binding="{var} ∈ {domain}", group="({})",
+        and_="∧", or_="∨", implies="⇒", row_replaced="{matrix}[{index}←{row}]",
+        indexed_max="max_{{{index} ∈ {domain}}} {body}", satisfies="{operator} ⊨ {name}")
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return pretty_symbol(expr.name)
@@ -118,22 +188,6 @@ class _UnicodePrinter(StrPrinter):
 
     def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
         return f"{self._print(expr.lhs)} {_REL_UNICODE[expr.rel_op]} {self._print(expr.rhs)}"
-
-    def _junction(self, expr: sp.Basic, glyph: str) -> str:
-        # Parenthesise every compound operand: a quantifier's body would otherwise swallow the
-        # operands to its right, and readers should not need a precedence table for ∧ / ⇒.
-        compound = (sp.And, sp.Or, sp.Implies, ForAll)
-        return f" {glyph} ".join(f"({self._print(a)})" if isinstance(a, compound) else self._print(a)
-                                 for a in expr.args)
-
-    def _print_And(self, expr: sp.And) -> str:
-        return self._junction(expr, "∧")
-
-    def _print_Or(self, expr: sp.Or) -> str:
-        return self._junction(expr, "∨")
-
-    def _print_Implies(self, expr: sp.Implies) -> str:
-        return self._junction(expr, "⇒")
 
     def _print_Not(self, expr: sp.Not) -> str:
         return f"¬({self._print(expr.args[0])})"
@@ -184,66 +238,17 @@ class _UnicodePrinter(StrPrinter):
     def _print_NamedSet(self, expr: NamedSet) -> str:
         return expr.unicode
 
-    def _quantifier(self, expr: _Quantifier) -> str:
-        binds = ", ".join(f"{self._print(v)} ∈ {self._print(d)}" for v, d in expr.bindings)
-        return f"{expr.glyph_unicode} {binds}: {self._print(expr.body)}"
 
-    def _print_ForAll(self, expr: ForAll) -> str:
-        return self._quantifier(expr)
+class _LatexPrinter(_LogicPrinting, LatexPrinter):
+    notation = _Notation(
+        forall=r"\forall", exists=r"\exists", quantifier=r"{glyph}\, {bindings}:\ {body}",
+        binding=r"{var} \in {domain}", group=r"\left({}\right)",
+        and_=r"\wedge", or_=r"\vee", implies=r"\Rightarrow",
+        row_replaced=r"{matrix}[{index} \leftarrow {row}]", indexed_max=r"\max_{{{index} \in {domain}}} {body}",
+        satisfies=r"{operator} \models \text{{{name}}}")
 
-    def _print_Exists(self, expr: Exists) -> str:
-        return f"({self._quantifier(expr)})"
-
-    def _print_RowReplaced(self, expr: RowReplaced) -> str:
-        m, k, u = expr.args
-        return f"{self._print(m)}[{self._print(k)}←{self._print(u)}]"
-
-    def _print_IndexedMax(self, expr: IndexedMax) -> str:
-        f, k, dom = expr.args
-        return f"max_{{{self._print(k)} ∈ {self._print(dom)}}} {self._print(f)}"
-
-    def _print_Satisfies(self, expr: Satisfies) -> str:
-        return f"{self._print(expr.args[0])} ⊨ {expr.args[1].name}"
-
-
-class _LatexPrinter(LatexPrinter):
     def _print_NamedSet(self, expr: NamedSet) -> str:
         return expr.latex_name
-
-    def _quantifier(self, expr: _Quantifier) -> str:
-        binds = ", ".join(f"{self._print(v)} \\in {self._print(d)}" for v, d in expr.bindings)
-        return f"{expr.glyph_latex}\\, {binds}:\\ {self._print(expr.body)}"
-
-    def _print_ForAll(self, expr: ForAll) -> str:
-        return self._quantifier(expr)
-
-    def _print_Exists(self, expr: Exists) -> str:
-        return f"\\left({self._quantifier(expr)}\\right)"
-
-    def _latex_junction(self, expr: sp.Basic, glyph: str) -> str:
-        compound = (sp.And, sp.Or, sp.Implies, ForAll)
-        return f" {glyph} ".join(f"\\left({self._print(a)}\\right)" if isinstance(a, compound) else self._print(a)
-                                 for a in expr.args)
-
-    def _print_And(self, expr: sp.And) -> str:
-        return self._latex_junction(expr, r"\wedge")
-
-    def _print_Or(self, expr: sp.Or) -> str:
-        return self._latex_junction(expr, r"\vee")
-
-    def _print_Implies(self, expr: sp.Implies) -> str:
-        return self._latex_junction(expr, r"\Rightarrow")
-
-    def _print_RowReplaced(self, expr: RowReplaced) -> str:
-        m, k, u = expr.args
-        return f"{self._print(m)}[{self._print(k)} \\leftarrow {self._print(u)}]"
-
-    def _print_IndexedMax(self, expr: IndexedMax) -> str:
-        f, k, dom = expr.args
-        return f"\\max_{{{self._print(k)} \\in {self._print(dom)}}} {self._print(f)}"
-
-    def _print_Satisfies(self, expr: Satisfies) -> str:
-        return f"{self._print(expr.args[0])} \\models \\text{{{expr.args[1].name}}}"
 
 
 def to_unicode(expr: sp.Basic) -> str:
