@@ -32,37 +32,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, seed, settings, target
+from hypothesis import Phase
 from hypothesis import strategies as st
-from hypothesis.errors import HypothesisException
 from hypothesis.extra.numpy import arrays
+from hypothesis_baseline import HARD_PAIRS, ROOT, summarise, time_to_violation
 
 import mtkd.counterexamples.search as search_module
 from mtkd.counterexamples import SearchConfig, search_property
 from mtkd.counterexamples.certify import certify_candidate
 from mtkd.counterexamples.generators import DEFAULT_SIZES, generate
-from mtkd.errors import OperatorFailure
 from mtkd.operators import load_operator
 from mtkd.operators.temperature import tau
 from mtkd.theorems import Batch, get_property
 
-ROOT = Path(__file__).resolve().parents[1]
-HARD = str(ROOT / "tests" / "operators_hard.py")
 PAIRS = [("geometric", "axiom3"), ("geometric", "prop-IV.11"), ("geometric", "thm-IV.7"),
          ("power:alpha=2", "axiom3"), ("power:alpha=0.5", "prop-IV.11"), ("entropic:beta=0.5", "axiom5")]
-HARD_PAIRS = [(f"{HARD}:{name}", "axiom1") for name in ("THIN", "THREE", "TEMPS", "FACE")]
 KS = (2, 3)
+DIGITS = 4  # CPU seconds in the JSON
 
 # The search's clocks (time-to-first, budget) read CPU time here, like the Hypothesis side.
 search_module.time = types.SimpleNamespace(monotonic=time.process_time)  # type: ignore[assignment]
-
-
-class _Found(BaseException):
-    """Ends a Hypothesis run at the first violation (BaseException: Hypothesis does not catch it)."""
-
-
-class _OutOfTime(BaseException):
-    pass
 
 
 def suite_time(spec: str, pid: str, s: int, budget: float, V: int | None, ks: tuple[int, ...]) -> float | None:
@@ -79,10 +68,7 @@ def suite_time(spec: str, pid: str, s: int, budget: float, V: int | None, ks: tu
 
 def hypothesis_time(spec: str, pid: str, s: int, budget: float, V: int | None, ks: tuple[int, ...]) -> float | None:
     """A competent user's Hypothesis test of the property in float64 (uncertified finds)."""
-    op, prop = load_operator(spec), get_property(pid)
-    rng = np.random.default_rng(s)
     vs = st.just(V) if V else st.sampled_from(sorted({v for _, v in DEFAULT_SIZES}))
-    tolerance = prop.float_bound
 
     @st.composite
     def inputs(draw: Any) -> Batch:
@@ -92,39 +78,9 @@ def hypothesis_time(spec: str, pid: str, s: int, budget: float, V: int | None, k
         w = draw(arrays(np.float64, (K,), elements=st.floats(1e-6, 1.0)))
         return Batch((P / P.sum(-1, keepdims=True))[None], T[None], (w / w.sum())[None], "hypothesis")
 
-    start = time.process_time()
-
-    @seed(s)
-    @settings(max_examples=10**9, deadline=None, database=None, phases=[Phase.generate, Phase.target],
-              suppress_health_check=list(HealthCheck))
-    @given(inputs())
-    def check(x: Batch) -> None:
-        if time.process_time() - start > budget:
-            raise _OutOfTime
-        try:
-            m = prop.margins(op, x, rng)
-        except OperatorFailure:
-            return
-        v = float(m.values[0])
-        if np.isfinite(v):
-            target(-v)
-        if v < -tolerance or (m.strict[0] and v <= 0):
-            raise _Found
-
-    try:
-        check()
-    except _Found:
-        return time.process_time() - start
-    except (_OutOfTime, HypothesisException):
-        return None
-    return None
-
-
-def summarise(times: list[float | None], budget: float) -> dict[str, Any]:
-    hits = [t for t in times if t is not None]
-    charged = [t if t is not None else budget for t in times]
-    return {"success": f"{len(hits)}/{len(times)}", "median_s": round(statistics.median(charged), 4),
-            "times": [None if t is None else round(t, 4) for t in times]}
+    return time_to_violation(spec, pid, s, budget, inputs(), clock=time.process_time,
+                             phases=(Phase.generate, Phase.target), use_target=True,
+                             tolerance=get_property(pid).float_bound)
 
 
 def numpy_floor(seconds: float, sizes: tuple[tuple[int, int], ...]) -> float:
@@ -190,9 +146,9 @@ def main() -> None:
         row: dict[str, Any] = {"operator": spec.split(":")[-1] if group == "hard" else spec, "property": pid,
                                "V": V or "2..64", "group": group}
         row["suite"] = summarise([suite_time(spec, pid, s, args.budget, V, ks) for s in range(args.seeds)],
-                                 args.budget)
+                                 args.budget, DIGITS)
         row["hypothesis"] = summarise([hypothesis_time(spec, pid, s, args.budget, V, ks)
-                                       for s in range(args.seeds)], args.budget)
+                                       for s in range(args.seeds)], args.budget, DIGITS)
         row["ratio"] = round(row["hypothesis"]["median_s"] / max(row["suite"]["median_s"], 1e-9), 2)
         out["find"].append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
