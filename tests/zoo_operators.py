@@ -124,12 +124,18 @@ def linear_with_precise(P, T, w):
     return w @ _tau(P, T)
 
 
-def _linear_precise(P, T, w, ctx):
+def _tau_precise(P, T, ctx):
+    """The temperature-scaled teachers in ``ctx`` arithmetic, as a user's precise form computes them."""
     Q = []
     for row, t in zip(P, T):
         powered = [ctx.exp(ctx.log(p) / t) for p in row]
         total = sum(powered[1:], powered[0])
         Q.append([x / total for x in powered])
+    return Q
+
+
+def _linear_precise(P, T, w, ctx):
+    Q = _tau_precise(P, T, ctx)
     return [sum((wk * Qk[i] for wk, Qk in zip(w, Q)), ctx.num(0)) for i in range(len(Q[0]))]
 
 
@@ -142,11 +148,7 @@ def lying_precise(P, T, w):
 
 
 def _geometric_precise(P, T, w, ctx):
-    Q = []
-    for row, t in zip(P, T):
-        powered = [ctx.exp(ctx.log(p) / t) for p in row]
-        total = sum(powered[1:], powered[0])
-        Q.append([x / total for x in powered])
+    Q = _tau_precise(P, T, ctx)
     raw = [ctx.exp(sum((wk * ctx.log(Qk[i]) for wk, Qk in zip(w, Q)), ctx.num(0))) for i in range(len(Q[0]))]
     total = sum(raw[1:], raw[0])
     return [r / total for r in raw]

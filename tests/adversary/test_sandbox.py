@@ -16,24 +16,7 @@ from mtkd.operators.precision import Derivative, HighPrecision, Interval
 from . import hostile_ops
 from .conftest import HOSTILE
 
-PRECISE = '''
-import numpy as np
-
-def pool(P, T, w):
-    z = np.log(P) / T[:, None]
-    Q = np.exp(z - z.max(axis=1, keepdims=True))
-    return w @ (Q / Q.sum(axis=1, keepdims=True))
-
-def _precise(P, T, w, ctx):
-    Q = []
-    for row, t in zip(P, T):
-        powered = [ctx.exp(ctx.log(p) / t) for p in row]
-        total = sum(powered[1:], powered[0])
-        Q.append([x / total for x in powered])
-    return [sum((wk * Qk[i] for wk, Qk in zip(w, Q)), ctx.num(0)) for i in range(len(Q[0]))]
-
-pool.precise = _precise
-'''
+ZOO = Path(__file__).parents[1] / "zoo_operators.py"
 
 P2 = np.array([[[0.5, 0.5], [0.25, 0.75]]])
 T2 = np.ones((1, 2))
@@ -41,10 +24,9 @@ W2 = np.array([[1 / 3, 2 / 3]])
 
 
 @pytest.fixture(scope="module")
-def precise_op(tmp_path_factory: pytest.TempPathFactory):
-    path = tmp_path_factory.mktemp("ops") / "precise_op.py"
-    path.write_text(PRECISE)
-    return load_operator(f"{path}:pool")
+def precise_op():
+    """A user's linear pool with a precise form (a plain file, loaded into a worker)."""
+    return load_operator(f"{ZOO}:linear_with_precise")
 
 
 def test_user_operators_run_in_a_worker_and_ctx_numbers_cross_it(precise_op) -> None:
