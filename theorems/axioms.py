@@ -21,15 +21,7 @@ from mtkd.operators.temperature import log_tau, tau_precise
 
 from . import symbols as sy
 from .notation import Exists, ForAll, RowReplaced
-from .parts import (
-    ALL_SIZES,
-    Absent,
-    Relaxation,
-    SmtEncoding,
-    SymbolicProof,
-    WitnessField,
-    WitnessKind,
-)
+from .parts import ALL_SIZES, Absent, Relaxation, SmtEncoding, SymbolicProof, WitnessField, WitnessKind
 from .property import (
     Batch,
     ExactPoint,

@@ -15,25 +15,8 @@ from mtkd.operators.smt_encoding import zval
 
 from . import symbols as sy
 from .notation import Exists, ForAll, IndexedMax
-from .parts import (
-    ALL_SIZES,
-    Absent,
-    Relaxation,
-    SmtEncoding,
-    SymbolicProof,
-    WitnessField,
-    WitnessKind,
-)
-from .property import (
-    Batch,
-    ExactPoint,
-    Margins,
-    PreciseMargin,
-    Property,
-    fmt,
-    precise_Q,
-    token_margins,
-)
+from .parts import ALL_SIZES, Absent, Relaxation, SmtEncoding, SymbolicProof, WitnessField, WitnessKind
+from .property import Batch, ExactPoint, Margins, PreciseMargin, Property, fmt, precise_Q, token_margins
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, rat
 
 

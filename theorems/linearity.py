@@ -19,16 +19,7 @@ from mtkd.results import Counterexample
 
 from . import symbols as sy
 from .notation import Exists, ForAll, NamedSet
-from .parts import (
-    ALL_SIZES,
-    Absent,
-    Relaxation,
-    SmtEncoding,
-    SmtOperatorFree,
-    SymbolicProof,
-    WitnessField,
-    WitnessKind,
-)
+from .parts import ALL_SIZES, Absent, Relaxation, SmtEncoding, SmtOperatorFree, SymbolicProof, WitnessField, WitnessKind
 from .property import (
     Batch,
     ExactPoint,
