@@ -32,6 +32,7 @@ from mtkd.operators import Operator
 from mtkd.operators.exact import Exact
 from mtkd.operators.precision import Context, HighPrecision, Interval, UndecidedError
 from mtkd.operators.precision_arb import FILTER_BITS, Ball
+from mtkd.operators.precision_float import LaneContext
 from mtkd.operators.protocol import DeadlineExceeded, deadline, describe_input
 from mtkd.results import Counterexample
 from mtkd.theorems import ExactPoint, PreciseKind, PreciseMargin, Property
@@ -43,6 +44,10 @@ CONFIRM_DIGITS = 50
 CERTIFY_BITS = (FILTER_BITS, 200, 400)
 """Ball precisions tried in turn: the 64-bit pass decides clear cases and float near-ties; the
 next ones run only while the ball still straddles 0 (400 bits is about 120 digits)."""
+LIMIT_BITS = 200
+LIMIT_DIGITS = 60
+"""Limits (``axiom5`` (b), ``axiom4``'s probes) are evaluated on 200-bit balls (about 60 digits), or
+at 60 digits with mpmath for a form that does not run on balls: evidence, never certificates."""
 CERTIFY_DIGITS = (60, 120)
 """mpmath interval precisions, used only for a precise form that does not run on ``arb`` balls."""
 EXACT_MAX_CELLS = 16
@@ -59,11 +64,14 @@ def algebraic_temperature(t: Fraction) -> bool:
     return t.numerator <= 2 and t.denominator <= 4
 
 
-def _certifying_contexts(x: ExactPoint, exact: bool) -> list[Exact | Ball | Interval]:
+def _certifying_contexts(op: Operator, prop: Property, x: ExactPoint,
+                         exact: bool) -> list[Exact | LaneContext | Ball | Interval]:
     # Other temperatures raise rationals to rational powers whose minimal polynomials quickly
     # reach high degree; exact arithmetic is only worth trying with these (T = 1, 2, 1/2, 2/3...).
     worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(algebraic_temperature(t) for t in x.T)
-    first: list[Exact | Ball | Interval] = [Exact()] if worth_it else []
+    first: list[Exact | LaneContext | Ball | Interval] = [Exact()] if worth_it else []
+    if op.vectorised_precise and prop.vectorised_margin:
+        first.append(LaneContext())  # the cheap rigorous filter: whole rows in numpy, proven bounds
     return first + [Ball(bits) for bits in CERTIFY_BITS]
 
 
@@ -113,7 +121,7 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
         _check_forms_agree(op, x)
     kind = prop.kind_at(witness)
     if kind is not PreciseKind.LIMIT:
-        contexts = _certifying_contexts(x, exact)
+        contexts = _certifying_contexts(op, prop, x, exact)
         n = 0
         while n < len(contexts):
             ctx = contexts[n]
@@ -134,7 +142,7 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                     continue  # e.g. a max of overlapping balls: more precision may separate them
                 break
             except (Exception, DeadlineExceeded):  # noqa: BLE001 - a form that rejects this arithmetic
-                if is_exact:
+                if is_exact or isinstance(ctx, LaneContext):
                     continue
                 if isinstance(ctx, Ball):
                     # flint cannot serve this form (e.g. it compares numbers): mpmath intervals can.
@@ -156,24 +164,45 @@ def check_exact(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
                                                f"margin {what}, by {ctx.name}; hypotheses certified > 0"), "certified")
             return Outcome(None, f"margin certified >= 0 at the exact point ({ctx.to_str(pm.value, 8)}): round-off",
                            Rejection.CERTIFIED_NONNEGATIVE)
-    hp = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else 60)
-    try:
-        pm = prop.precise_margin(op, x, witness, hp)
-    except OperatorFailure:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a precise form that can't run is reported, then float64 decides
-        return _float_only(op, prop, x, witness, float_margin,
-                           note=f"precise form failed ({type(exc).__name__}: {exc}); ")
-    threshold = hp.mp.mpf(10) ** (-(hp.dps // 2))
-    if any(v <= 0 for v in pm.hypotheses.values()):
-        return Outcome(None, "witness hypothesis fails at the exact point", Rejection.HYPOTHESIS_FAILS)
-    # Without intervals only an *exact* zero (a derivative the input never reached) shows strictness.
-    if pm.value < -threshold or (pm.strict and pm.value == 0):
-        what = "limit evidence" if kind is PreciseKind.LIMIT else "confirmation"
-        return Outcome(_counterexample(prop, x, witness, pm, hp, False,
-                                       f"{what} at {hp.dps} digits (mpmath): margin {hp.to_str(pm.value, 12)}; "
-                                       "not interval-certified"), "confirmed")
-    return Outcome(None, f"margin {hp.to_str(pm.value, 8)} at {hp.dps} digits: round-off", Rejection.HIGH_PRECISION)
+    hp = HighPrecision(CONFIRM_DIGITS if kind is not PreciseKind.LIMIT else LIMIT_DIGITS)
+    judges: list[Any] = [hp]
+    if kind is PreciseKind.LIMIT:
+        # A limit is only ever evidence; enclosures make that evidence firmer (the whole enclosure
+        # below the threshold) and the float64 filter and C balls make it fast. mpmath comes last,
+        # for forms that run on neither.
+        vectorised = op.vectorised_precise and prop.vectorised_margin
+        judges = ([LaneContext()] if vectorised else []) + [Ball(LIMIT_BITS), hp]
+    threshold = mpmath.mpf(10) ** (-(hp.dps // 2))
+    for ctx in judges:
+        try:
+            pm = prop.precise_margin(op, x, witness, ctx)
+        except OperatorFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a precise form that can't run is reported, then float64 decides
+            if ctx is not hp:
+                continue  # e.g. a form that compares numbers, or one row mixing zeros: the next arithmetic
+            return _float_only(op, prop, x, witness, float_margin,
+                               note=f"precise form failed ({type(exc).__name__}: {exc}); ")
+        sides = [_side(ctx, v, 0) for v in pm.hypotheses.values()]
+        if any(side is not None and side < 0 for side in sides):
+            return Outcome(None, "witness hypothesis fails at the exact point", Rejection.HYPOTHESIS_FAILS)
+        lo, hi = ctx.bounds(pm.value)
+        # Without an enclosure only an *exact* zero (a derivative the input never reached) shows strictness.
+        if None not in sides and (hi < -threshold or (pm.strict and lo == hi == 0)):
+            what = "limit evidence" if kind is PreciseKind.LIMIT else "confirmation"
+            how = (f"at {hp.dps} digits (mpmath): margin {hp.to_str(pm.value, 12)}; not interval-certified" if ctx is hp
+                   else f"by {ctx.name}: margin {ctx.to_str(pm.value, 12)}, wholly below -{mpmath.nstr(threshold, 3)}; "
+                        "never a certificate")
+            return Outcome(_counterexample(prop, x, witness, pm, ctx, False, f"{what} {how}"), "confirmed")
+        if ctx is hp or (None not in sides and lo >= -threshold):  # mpmath's point value always decides
+            return Outcome(None, f"margin {ctx.to_str(pm.value, 8)} ({ctx.name}): round-off", Rejection.HIGH_PRECISION)
+    raise AssertionError("unreachable: the last judge is mpmath, which always decides")
+
+
+def _side(ctx: Context, v: Any, t: Any) -> int | None:
+    """Is ``v`` certainly above ``t`` (1), certainly at or below it (-1), or undecided (``None``)?"""
+    lo, hi = ctx.bounds(v)
+    return 1 if lo > t else -1 if hi <= t else None
 
 
 def _failing(hyps: Mapping[str, int | None]) -> str:

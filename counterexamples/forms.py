@@ -18,6 +18,7 @@ are trusted (their forms are the suite's own code) and are not re-checked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Mapping
@@ -122,7 +123,7 @@ def _precise_problem(op: Operator) -> str | None:
 
 def _nudged(x: ExactPoint, rel: Fraction) -> ExactPoint:
     """``x`` with every positive entry moved by ``rel`` (alternating signs), rows renormalised exactly."""
-    def row(vals: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+    def row(vals: Sequence[Fraction]) -> tuple[Fraction, ...]:
         moved = [v * (1 + rel * (1 if j % 2 else -1)) for j, v in enumerate(vals)]
         total = sum(moved)
         return tuple(v / total for v in moved)

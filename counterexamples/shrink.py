@@ -28,6 +28,7 @@ new point is tried.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Mapping
 
@@ -184,7 +185,7 @@ def _round_witness(prop: Property, x: ExactPoint, witness: Witness) -> Iterator[
             yield x, rounded
 
 
-def round_simplex(vals: tuple[Fraction, ...], digits: int) -> tuple[Fraction, ...] | None:
+def round_simplex(vals: Sequence[Fraction], digits: int) -> tuple[Fraction, ...] | None:
     """``vals`` rounded to ``digits`` decimals, summing to exactly one, signs kept; ``None`` if impossible.
 
     >>> [str(v) for v in round_simplex((Fraction(1, 3), Fraction(2, 3)), 1)]

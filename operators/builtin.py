@@ -17,7 +17,7 @@ import sympy as sp
 from .formula import Shape
 from .precision import Arithmetic
 from .smt_encoding import Encoder
-from .temperature import log_tau, softmax, tau_precise
+from .temperature import log_tau, row_sum, softmax, tau_precise
 
 
 class BuiltinOperator:
@@ -51,6 +51,13 @@ class BuiltinOperator:
     def score_expr(cls, params: Mapping[str, sp.Rational], K: int, i: int) -> sp.Expr:
         """The unnormalised score ``m(i)`` (``q(i) = m(i) / sum_j m(j)``) in ``formula.Q``/``formula.w``."""
         raise NotImplementedError(f"{cls.name} has no sympy formula (its shape is None)")
+
+    token_local: ClassVar[bool] = False
+    """True when :meth:`precise` computes token ``i`` of the pool from token ``i`` of each row only,
+    apart from row sums taken with ``row_sum`` (temperature scaling, normalisation). Such a form
+    runs unchanged on whole rows as single vectorised numbers: the cheap rigorous filter of
+    certification (:mod:`~mtkd.operators.precision_float`). A pool that compares or sums tokens
+    itself (``confidence``'s ``max_i Q_k(i)``) must leave it False."""
 
     self_normalised: ClassVar[bool] = False
     """True when the scores already sum to one on the simplex (``linear``): no normalisation."""
@@ -132,7 +139,7 @@ class BuiltinOperator:
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         Q = [tau_precise(row, t, ctx) for row, t in zip(P, T)]
-        return normalised(self.pool_precise(Q, w, ctx))
+        return normalised(self.pool_precise(Q, w, ctx), ctx)
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         """The unnormalised pool in ``ctx`` arithmetic (see :meth:`scores` for the alternative)."""
@@ -146,9 +153,9 @@ ZERO_FORCING_UNDEFINED = (
     "on the closed domain (teachers with exact zeros).")
 
 
-def normalised(pooled: list[Any]) -> list[Any]:
+def normalised(pooled: list[Any], ctx: Arithmetic) -> list[Any]:
     """An unnormalised pool of ``ctx`` numbers divided by its sum (the precise counterpart of ``softmax``)."""
-    total = sum(pooled[1:], pooled[0])
+    total = row_sum(pooled, ctx)
     return [x / total for x in pooled]
 
 
@@ -172,6 +179,11 @@ def log_weight_gradient(logQ: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 def geometric_precise(Q: list[list[Any]], w: list[Any], ctx: Arithmetic, scale: Any = 1) -> list[Any]:
     """``prod_k Q_k(i)^(w_k * scale)`` in ``ctx``; a zero with positive weight gives zero."""
+    if getattr(ctx, "vectorised", False):
+        # Whole rows at once: log 0 = -inf (the float64 filter keeps exact zeros that way), and a
+        # positive weight times -inf stays -inf, so a zero still gives zero without a branch per token.
+        s = sum((wk * ctx.log(row[0]) for row, wk in zip(Q, w) if not ctx.is_zero(wk)), ctx.num(0))
+        return [ctx.exp(s * scale)]
     out = []
     for i in range(len(Q[0])):
         if any(ctx.is_zero(row[i]) and not ctx.is_zero(wk) for row, wk in zip(Q, w)):

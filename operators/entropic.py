@@ -30,6 +30,7 @@ from .smt_encoding import Encoder, as_rational, geometric_family
 
 class EntropicPool(BuiltinOperator):
     name = "entropic"
+    token_local = True
     formula = "q(i) ∝ (prod_k Q_k(i)^{w_k})^{1/(1+beta)}"
     source = "the paper's entropic regularisation (Thm III.1/III.2); Amari (2007)"
     param_doc = {"beta": "entropy bonus, > -1 (default 0.5); 0 gives geometric"}

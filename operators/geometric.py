@@ -32,6 +32,7 @@ from .smt_encoding import Encoder, geometric_family
 
 class GeometricPool(BuiltinOperator):
     name = "geometric"
+    token_local = True
     formula = "q(i) ∝ prod_k Q_k(i)^{w_k}"
     source = "Genest, McConway & Schervish (1986), logarithmic opinion pool; logit averaging"
     zero_forcing = True

@@ -28,6 +28,7 @@ from .temperature import log_tau
 
 class LinearPool(BuiltinOperator):
     name = "linear"
+    token_local = True
     formula = "q(i) = sum_k w_k Q_k(i)"
     source = "Stone (1961), the linear opinion pool; the paper's Example II.3"
     shape = Shape.AFFINE

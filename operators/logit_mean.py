@@ -31,6 +31,7 @@ from .temperature import softmax
 
 class LogitMean(BuiltinOperator):
     name = "logit-mean"
+    token_local = True
     formula = "q(i) ∝ exp(sum_k w_k log p_k(i) / T_k)"
     source = "ensemble soft targets from averaged logits, per-teacher temperature (Hinton et al. 2015)"
     zero_forcing = True
@@ -39,4 +40,4 @@ class LogitMean(BuiltinOperator):
         return softmax(weighted_log_sum(teacher_logits(P), w / T))
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        return normalised(geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx))
+        return normalised(geometric_precise(P, [wk / tk for wk, tk in zip(w, T)], ctx), ctx)

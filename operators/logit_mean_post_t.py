@@ -30,6 +30,7 @@ from .temperature import softmax
 
 class LogitMeanPostT(BuiltinOperator):
     name = "logit-mean-post-t"
+    token_local = True
     formula = "q(i) ∝ exp(sum_k w_k log p_k(i) / T_bar), T_bar = sum_k w_k T_k"
     source = "single temperature after averaging the teachers' logits (distillation code; Hinton et al. 2015)"
     zero_forcing = True
@@ -40,4 +41,4 @@ class LogitMeanPostT(BuiltinOperator):
 
     def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
         t_bar = sum((wk * tk for wk, tk in zip(w, T)), ctx.num(0))
-        return normalised(geometric_precise(P, w, ctx, 1 / t_bar))
+        return normalised(geometric_precise(P, w, ctx, 1 / t_bar), ctx)

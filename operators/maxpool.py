@@ -27,6 +27,7 @@ from .smt_encoding import DirectTeachers, Encoder, normalised_q, zval
 
 class MaxPool(BuiltinOperator):
     name = "max"
+    token_local = True
     formula = "q(i) ∝ max_k Q_k(i)"
     source = "max-confidence pooling; the alpha -> inf limit of Amari's alpha-integration"
     shape = Shape.WEIGHT_FREE

@@ -43,6 +43,7 @@ from .smt_encoding import (
 
 class PowerPool(BuiltinOperator):
     name = "power"
+    token_local = True
     formula = "q(i) ∝ (sum_k w_k Q_k(i)^alpha)^{1/alpha}"
     source = "Amari (2007), alpha-integration; power / Rényi means"
     param_doc = {"alpha": "exponent (default 2); 1 = linear, 0 = geometric"}

@@ -238,7 +238,11 @@ def _same_derivative(a: arb | None, b: arb | None) -> bool:
 
 
 def derivative_context(ctx: Any) -> Any:
-    """Forward mode over ``ctx``: ``arb_series`` duals on balls, :class:`Derivative` elsewhere."""
+    """Forward mode over ``ctx``: ``arb_series`` duals on balls, lane duals on the float64 filter,
+    :class:`Derivative` elsewhere."""
     from .precision import Derivative
+    from .precision_float import LaneContext, LaneDerivative
 
+    if isinstance(ctx, LaneContext):
+        return LaneDerivative(ctx)
     return BallDerivative(ctx) if isinstance(ctx, Ball) else Derivative(ctx)

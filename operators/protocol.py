@@ -31,6 +31,7 @@ from mtkd.errors import OperatorFailure, OperatorUndefined
 
 from .frameworks import EPSILON, OutputConversionError, Returned, convert_output
 from .precision import Arithmetic
+from .precision_float import LaneSeq, NotVectorised
 from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
 
 
@@ -383,6 +384,8 @@ class Operator:
         """
         if self.precise_func is None:
             raise OperatorFailure(f"operator {self.spec!r} has no precise form")
+        if getattr(ctx, "vectorised", False):
+            return self._evaluate_lanes(P, T, w, ctx)
         Pc = [[ctx.num(x) for x in row] for row in P]
         Tc = [ctx.num(t) for t in T]
         wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
@@ -420,6 +423,26 @@ class Operator:
             raise OperatorFailure(
                 f"precise form of {self.spec!r} returned {len(out)} values, expected {len(P[0])}")
         return out
+
+
+    @property
+    def vectorised_precise(self) -> bool:
+        """Does the precise form run on whole rows (:mod:`.precision_float`)? Token-local built-ins only."""
+        return self.trusted and bool(getattr(self.func, "token_local", False))
+
+    def _evaluate_lanes(self, P: Sequence[Sequence[Fraction]], T: Sequence[Fraction], w: Sequence[Any],
+                        ctx: Any) -> Any:
+        """``q`` as one vectorised number over the tokens, from rows passed as single numbers.
+
+        Only for the tool's own token-local forms (``BuiltinOperator.token_local``): any other form
+        would be handed a one-element row it takes for a one-token distribution.
+        """
+        if not self.vectorised_precise or self.precise_func is None:
+            raise NotVectorised(f"the precise form of {self.spec!r} works token by token")
+        rows = [[ctx.row(row)] for row in P]
+        wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
+        (q,) = self.precise_func(rows, [ctx.num(t) for t in T], wc, ctx)
+        return LaneSeq(q)
 
 
 class PreciseFormRaised(Exception):

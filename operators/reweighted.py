@@ -32,6 +32,7 @@ from .temperature import log_tau
 
 class ReweightedPool(BuiltinOperator):
     name = "reweighted"
+    token_local = True
     formula = "q(i) = f(w_1) Q_1(i) + f(w_2) Q_2(i) at K = 2, f(z) = z + c z(1-z)(1-2z); linear for K != 2"
     source = "constructed for the paper's Thm III.2 (a conforming operator other than linear)"
     param_doc = {"c": "reshaping strength (default 1); -1 < c < 2 keeps f strictly increasing"}

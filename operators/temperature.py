@@ -45,7 +45,18 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def tau_precise(row: Sequence[Any], T: Any, ctx: Arithmetic) -> list[Any]:
     """``tau_T`` on one row of ``ctx`` numbers (exact zeros allowed)."""
+    if getattr(ctx, "vectorised", False):
+        (lanes,) = row  # the whole row is one vectorised number (operators/precision_float.py)
+        return [ctx.tau(lanes, T)]  # type: ignore[attr-defined]
     inv = 1 / T
     powered = [p if ctx.is_zero(p) else ctx.exp(ctx.log(p) * inv) for p in row]
-    total = sum(powered[1:], powered[0])
+    total = row_sum(powered, ctx)
     return [x / total for x in powered]
+
+
+def row_sum(values: Sequence[Any], ctx: Arithmetic) -> Any:
+    """The sum over a row's tokens; a vectorised context holds the whole row in one number."""
+    if getattr(ctx, "vectorised", False):
+        (lanes,) = values
+        return ctx.total(lanes)  # type: ignore[attr-defined]
+    return sum(values[1:], values[0])

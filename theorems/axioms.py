@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -14,10 +15,11 @@ from mtkd.operators import Operator
 from mtkd.operators.builtin import BuiltinOperator
 from mtkd.operators.precision import Context
 from mtkd.operators.precision_arb import derivative_context
+from mtkd.operators.precision_float import Lanes, LaneSeq, NotVectorised
 from mtkd.operators.smt_encoding import zval
 from mtkd.operators.smt_exact import fmt as exact_fmt
 from mtkd.operators.smt_exact import snap, to_fraction
-from mtkd.operators.temperature import log_tau, tau_precise
+from mtkd.operators.temperature import log_tau
 
 from . import symbols as sy
 from .notation import Exists, ForAll, RowReplaced
@@ -33,6 +35,7 @@ from .property import (
     fmt,
     masked_min,
     precise_Q,
+    precise_Q_row,
     token_margins,
 )
 from .smt_properties import Candidate, Item, Setup, Stage, exact_q, neg_abs, rat
@@ -315,6 +318,7 @@ class Axiom3(Property):
     """
 
     id = "axiom3"
+    vectorised_margin = True
     title = "Axiom 3 (weight monotonicity)"
     reference = "Axiom 3, Sec. II-B"
     wording = ("for k != k', Q_k(i) > Q_k'(i), w_k' > 0: d q(i)/d delta > 0 at delta = 0+ when "
@@ -403,7 +407,7 @@ class Axiom3(Property):
         d = dctx.derivative(qi)
         deriv = ctx.num(0) if d is None else d
         # Only teachers k and k2 enter the hypothesis: scaling the other rows would double the cost.
-        Qk, Qk2 = (tau_precise([ctx.num(p) for p in x.P[j]], ctx.num(x.T[j]), ctx)[i] for j in (k, k2))
+        Qk, Qk2 = (precise_Q_row(x, ctx, j)[i] for j in (k, k2))
         return PreciseMargin(
             deriv, True,
             hypotheses={f"Q_{k}({i}) - Q_{k2}({i})": Qk - Qk2, f"w_{k2}": ctx.num(x.w[k2])},
@@ -419,14 +423,23 @@ class Axiom3(Property):
                 f"teacher {k2} to teacher {k} {how}: q({i}) = {d['q(i)']}, dq({i})/d delta = {d['dq/ddelta']}.")
 
 
-def _jump_margin(d_coarse: np.ndarray | Any, d_fine: np.ndarray | Any, tol: float) -> Any:
+def _jump_margin(d_coarse: np.ndarray | Any, d_fine: np.ndarray | Any, tol: float | Any, ctx: Context | None = None) -> Any:
     """``>= 0`` unless the change at the finer step is both above ``tol`` and not shrinking.
 
     A continuous map's change shrinks with the step; a jump keeps (at least a tenth of) its size.
     """
     if isinstance(d_fine, np.ndarray):
         return np.maximum(tol - d_fine, 0.1 * d_coarse - d_fine)
-    return max(tol - d_fine, d_coarse / 10 - d_fine)
+    assert ctx is not None, "precise margins take the max in their arithmetic (an enclosure's max for balls)"
+    return ctx.max([tol - d_fine, d_coarse / 10 - d_fine])
+
+
+def _sup_distance(q: Sequence[Any], target: Sequence[Any], ctx: Context) -> Any:
+    """``max_i |q(i) - target(i)|`` in ``ctx``; whole rows at once on the float64 filter."""
+    if isinstance(q, LaneSeq) and isinstance(target, LaneSeq):
+        gap = abs(q.value - target.value)
+        return Lanes(np.asarray(gap.lo.max()), np.asarray(gap.hi.max()))  # max is exact on floats and monotone
+    return ctx.max(abs(a - b) for a, b in zip(q, target))
 
 
 class Axiom4(Property):
@@ -528,8 +541,8 @@ class Axiom4(Property):
             w = [a * (1 + eps * r) for a, r in zip(x.w, rw)]
             w = [a / sum(w) for a in w]
             q = op.evaluate_precise(P, T, w, ctx)
-            changes.append(max(abs(a - b) for a, b in zip(q, q0)))
-        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6))), False,
+            changes.append(_sup_distance(q, q0, ctx))
+        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6)), ctx), False,
                              detail={"change at eps=1e-20": fmt(ctx, changes[0]),
                                      "change at eps=1e-30": fmt(ctx, changes[1])})
 
@@ -607,6 +620,7 @@ class Axiom5(Property):
     """
 
     id = "axiom5"
+    vectorised_margin = True
     title = "Axiom 5 (temperature coherence)"
     reference = "Axiom 5, Sec. II-B"
     wording = ("(a) G(P, T, e_k) = tau_{T_k}(p_k); (b) T_k -> inf: G -> G(P[k <- uniform], T[k <- 1], w); "
@@ -793,8 +807,8 @@ class Axiom5(Property):
         T_lim = tuple(Fraction(1) if j == k else t for j, t in enumerate(x.T))
         try:
             target = op.evaluate_precise(P_lim, T_lim, x.w, ctx)
-        except (ArithmeticError, ValueError, OperatorUndefined):
-            if part != "b-zero":
+        except (ArithmeticError, ValueError, OperatorUndefined) as exc:
+            if part != "b-zero" or isinstance(exc, NotVectorised):
                 raise
             # Undefined at the one-hot row (log 0): the reference is the limit along the open path.
             step = Fraction(1, 10**60)
@@ -810,8 +824,8 @@ class Axiom5(Property):
                   else (scale / 10**20, scale / 10**40)):
             T = tuple(t if j == k else tj for j, tj in enumerate(x.T))
             q = op.evaluate_precise(x.P, T, x.w, ctx)
-            changes.append(max(abs(a - b) for a, b in zip(q, target)))
-        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6))), False,
+            changes.append(_sup_distance(q, target, ctx))
+        return PreciseMargin(_jump_margin(changes[0], changes[1], ctx.num(Fraction(1, 10**6)), ctx), False,
                              detail={"distance to the limit pool (T_k extreme 1)": fmt(ctx, changes[0]),
                                      "distance to the limit pool (T_k extreme 2)": fmt(ctx, changes[1])})
 

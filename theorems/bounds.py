@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -11,6 +12,7 @@ import z3
 
 from mtkd.operators import Operator
 from mtkd.operators.precision import Context
+from mtkd.operators.precision_float import LaneSeq
 from mtkd.operators.smt_encoding import zval
 
 from . import symbols as sy
@@ -35,6 +37,7 @@ class ThmIV7(Property):
     """
 
     id = "thm-IV.7"
+    vectorised_margin = True
     title = "Theorem IV.7 (Jensen bound, mixture KL <= sum of KLs)"
     reference = "Theorem IV.7, Sec. IV-B"
     wording = "for every student s on the open simplex: KL(q || s) <= sum_k w_k KL(Q_k || s)."
@@ -80,8 +83,12 @@ class ThmIV7(Property):
         return {"log_s": WitnessKind.PER_TOKEN} if "log_s" in witness else dict(self.witness_fields)
 
     @staticmethod
-    def _student_logs(witness: Mapping[str, Any], ctx: Context) -> list[Any]:
+    def _student_logs(witness: Mapping[str, Any], ctx: Context) -> Sequence[Any]:
         """``log s`` from the witness: log-weights ``a`` (``s ∝ exp(a)``) or, in older files, ``s`` itself."""
+        if "log_s" in witness and getattr(ctx, "vectorised", False):
+            lanes = ctx.row([str(v) for v in witness["log_s"]])  # type: ignore[attr-defined]
+            top = float(np.max(lanes.hi))  # any real shift cancels; this one keeps exp finite
+            return LaneSeq(lanes - (ctx.log(ctx.total(ctx.exp(lanes - top))) + top))  # type: ignore[attr-defined]
         if "log_s" in witness:
             a = [ctx.num(Fraction(v)) for v in witness["log_s"]]
             log_z = ctx.log(sum((ctx.exp(v) for v in a), ctx.num(0)))
@@ -97,7 +104,10 @@ class ThmIV7(Property):
                 "the linear mixture of the teachers.")
 
 
-def _kl(p: list[Any], log_s: list[Any], ctx: Context) -> Any:
+def _kl(p: Sequence[Any], log_s: Sequence[Any], ctx: Context) -> Any:
+    if isinstance(p, LaneSeq) and isinstance(log_s, LaneSeq):
+        # Whole rows at once; a row mixing zeros and non-zeros makes is_zero raise (balls decide).
+        return ctx.num(0) if ctx.is_zero(p.value) else ctx.total(p.value * (ctx.log(p.value) - log_s.value))  # type: ignore[attr-defined]
     return sum((pi * (ctx.log(pi) - ls) for pi, ls in zip(p, log_s) if not ctx.is_zero(pi)), ctx.num(0))
 
 
@@ -110,6 +120,7 @@ class ThmIV9(Property):
     """
 
     id = "thm-IV.9"
+    vectorised_margin = True
     title = "Theorem IV.9 (Jensen log-loss bound)"
     reference = "Theorem IV.9, Sec. IV-C"
     wording = "for every token y: -log q(y) <= -sum_k w_k log Q_k(y)."
@@ -181,6 +192,7 @@ class PropIV11(Property):
     """Attenuation: ``q(i) <= max_k Q_k(i)``, strictly when a positive-weight teacher is below the max."""
 
     id = "prop-IV.11"
+    vectorised_margin = True
     title = "Proposition IV.11 (convex-combination attenuation)"
     reference = "Proposition IV.11, Sec. IV-D"
     wording = "q(i) <= max_k Q_k(i) for all i, strict when some k* with w_k* > 0 has Q_k*(i) < max_k Q_k(i)."
@@ -252,6 +264,7 @@ class CorIV12(Property):
     """
 
     id = "cor-IV.12"
+    vectorised_margin = True
     title = "Corollary IV.12 (safety inheritance)"
     reference = "Corollary IV.12, Sec. IV-D"
     wording = "for every i and k*: q(i) <= (1 - w_k*) max_{k != k*} Q_k(i) + w_k* Q_k*(i)."

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import mpmath
 import numpy as np
@@ -25,6 +25,7 @@ import sympy as sp
 
 from mtkd.operators import Operator
 from mtkd.operators.precision import Context
+from mtkd.operators.precision_float import LaneSeq
 from mtkd.operators.temperature import tau, tau_precise
 
 from .parts import Absent, Axis, Role, SmtPart, SymbolicProof, WitnessField
@@ -90,17 +91,140 @@ def decimal_string(x: float) -> str:
     return repr(float(x))
 
 
+class DecimalRow(Sequence[Fraction]):
+    """A float64 probability row rounded as :func:`simplex_point` does, with its Fractions built lazily.
+
+    The exact values are the shortest decimals of ``floats``, except entry ``top`` (the first
+    largest), which is one minus the others. Certification usually decides a candidate from an
+    enclosure of these values, which the floats give without a single Fraction
+    (``LaneContext.row`` reads ``rounded_from``); the ``V`` Fractions are made on first use.
+    Equal to (and hashed like) the tuple of its Fractions.
+
+    >>> row = DecimalRow(np.array([0.1, 0.2, 0.7000000000000001]))
+    >>> row.rounded_from[1], row[2], row == (Fraction(1, 10), Fraction(1, 5), Fraction(7, 10))
+    (2, Fraction(7, 10), True)
+    >>> row.strings()
+    ('0.1', '0.2', '0.7')
+    """
+
+    __slots__ = ("floats", "_exact")
+
+    def __init__(self, floats: np.ndarray) -> None:
+        self.floats = np.array(floats, dtype=float)
+        self._exact: tuple[Fraction, ...] | None = None
+
+    @property
+    def rounded_from(self) -> tuple[np.ndarray, int]:
+        return self.floats, int(np.argmax(self.floats))
+
+    @property
+    def exact(self) -> tuple[Fraction, ...]:
+        if self._exact is None:
+            self._exact = simplex_point(self.floats)
+        return self._exact
+
+    def __len__(self) -> int:
+        return len(self.floats)
+
+    @overload
+    def __getitem__(self, i: int) -> Fraction: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Fraction, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Fraction | tuple[Fraction, ...]:
+        return self.exact[i]
+
+    def __iter__(self) -> Iterator[Fraction]:
+        return iter(self.exact)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DecimalRow):
+            other = other.exact
+        return isinstance(other, tuple) and self.exact == other
+
+    def __hash__(self) -> int:
+        return hash(self.exact)
+
+    def __repr__(self) -> str:
+        return f"DecimalRow({self.floats!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return DecimalRow, (self.floats,)
+
+    def strings(self) -> tuple[str, ...]:
+        """``fraction_string`` of every entry, written from the floats' shortest decimals (no Fractions).
+
+        >>> DecimalRow(np.array([2.5e-07, 1e-70, 0.75, 0.25 - 2.5e-07 - 1e-70])).strings()[:2]
+        ('0.00000025', '1/10000000000000000000000000000000000000000000000000000000000000000000000')
+        """
+        values, top = self.rounded_from
+        # str() of a list writes every float's shortest round-trip decimal in one C call.
+        reps = str(values.tolist())[1:-1].split(", ")
+        out = [_decimal_text(r) for r in reps]
+        out[top] = fraction_string(self.top_value(reps))
+        return tuple(out)
+
+    def nearest(self) -> np.ndarray:
+        """The float64 roundings of the exact values (the floats, apart from perhaps the top entry)."""
+        values, top = self.rounded_from
+        out = values.copy()
+        out[top] = float(self.top_value())
+        return out
+
+    def top_value(self, reps: Sequence[str] | None = None) -> Fraction:
+        """Entry ``top`` exactly: one minus the other entries' decimals, summed exactly per power of ten."""
+        values, top = self.rounded_from
+        if reps is None:
+            reps = str(values.tolist())[1:-1].split(", ")
+        by_exponent: dict[int, int] = {}
+        for j, r in enumerate(reps):
+            if j != top:
+                m, e = _parts(r)
+                by_exponent[e] = by_exponent.get(e, 0) + m
+        scale = max(by_exponent, default=0)
+        total = sum(m * 10 ** (scale - e) for e, m in by_exponent.items())
+        return 1 - (Fraction(total, 10**scale) if scale >= 0 else Fraction(total * 10**-scale))
+
+
+def _parts(r: str) -> tuple[int, int]:
+    """``(m, e)`` with the decimal ``r`` (Python's ``repr`` of a float) equal to ``m / 10**e``."""
+    mantissa, _, exponent = r.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    return int(whole + frac), len(frac) - int(exponent or 0)
+
+
+def _decimal_text(r: str) -> str:
+    """``fraction_string(Fraction(r))`` for a float's ``repr`` ``r``, by moving the decimal point.
+
+    Positional notation of the same digits, except where ``fraction_string`` writes ``p/q``
+    (a reduced denominator of 60 or more digits: only below about 1e-40) or for a sign.
+    """
+    if "e" not in r:
+        return r[:-2] if r.endswith(".0") else r
+    mantissa, _, exponent = r.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits, places = whole + frac, len(frac) - int(exponent)
+    if places > 40 or r.startswith("-"):
+        return fraction_string(Fraction(r))
+    if places <= 0:
+        return digits + "0" * -places
+    if len(digits) <= places:
+        return "0." + digits.rjust(places, "0")
+    return digits[:-places] + "." + digits[-places:]
+
+
 @dataclass(frozen=True)
 class ExactPoint:
     """An exact rational input: rows of ``P`` and ``w`` sum to exactly one."""
 
-    P: tuple[tuple[Fraction, ...], ...]
+    P: tuple[Sequence[Fraction], ...]
+    """Rows of Fractions (a :class:`DecimalRow` when rounded from float64: the same values, built lazily)."""
     T: tuple[Fraction, ...]
     w: tuple[Fraction, ...]
 
     @classmethod
     def from_floats(cls, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> "ExactPoint":
-        return cls(tuple(simplex_point(row) for row in P), tuple(Fraction(decimal_string(t)) for t in T),
+        return cls(tuple(DecimalRow(row) for row in P), tuple(Fraction(decimal_string(t)) for t in T),
                    simplex_point(w))
 
     @classmethod
@@ -109,11 +233,12 @@ class ExactPoint:
                    tuple(Fraction(x) for x in w))
 
     def strings(self) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...], tuple[str, ...]]:
-        return (tuple(tuple(fraction_string(x) for x in row) for row in self.P),
+        return (tuple(row.strings() if isinstance(row, DecimalRow) else tuple(fraction_string(x) for x in row)
+                      for row in self.P),
                 tuple(fraction_string(t) for t in self.T), tuple(fraction_string(x) for x in self.w))
 
     def floats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (np.array([[float(x) for x in row] for row in self.P]), np.array([float(t) for t in self.T]),
+        return (np.array([row.nearest() if isinstance(row, DecimalRow) else [float(x) for x in row] for row in self.P]), np.array([float(t) for t in self.T]),
                 np.array([float(x) for x in self.w]))
 
     @property
@@ -207,6 +332,12 @@ class Property(ABC):
     open_only: ClassVar[bool] = False
     closed_only: ClassVar[bool] = False
     """True for statements about zeros (``pool-zero-preservation``): vacuous on the open domain."""
+    vectorised_margin: ClassVar[bool] = False
+    """True when :meth:`precise_margin` reads the teachers only through ``precise_Q``/``precise_Q_row``
+    and ``op.evaluate_precise`` and then a few tokens (or handles whole rows itself): then it runs
+    on the vectorised float64 filter (:mod:`~mtkd.operators.precision_float`) before arb balls.
+    Iterating over every token there raises ``NotVectorised`` and the balls decide, so a wrong
+    True costs time, never soundness."""
     needs_operator: ClassVar[bool] = True
     """False for statements whose margin never evaluates the operator (``thm-IV.2``'s inequality)."""
 
@@ -257,8 +388,15 @@ class Property(ABC):
 
 # ---- helpers shared by the property modules --------------------------------------------------
 
-def precise_Q(x: ExactPoint, ctx: Context) -> list[list[Any]]:
-    return [tau_precise([ctx.num(p) for p in row], ctx.num(t), ctx) for row, t in zip(x.P, x.T)]
+def precise_Q(x: ExactPoint, ctx: Context) -> list[Sequence[Any]]:
+    return [precise_Q_row(x, ctx, k) for k in range(x.K)]
+
+
+def precise_Q_row(x: ExactPoint, ctx: Context, k: int) -> Sequence[Any]:
+    """``Q_k = tau_(T_k)(p_k)`` in ``ctx``; a vectorised context computes the row as one number."""
+    if getattr(ctx, "vectorised", False):
+        return LaneSeq(tau_precise([ctx.row(x.P[k])], ctx.num(x.T[k]), ctx)[0])  # type: ignore[attr-defined]
+    return tau_precise([ctx.num(p) for p in x.P[k]], ctx.num(x.T[k]), ctx)
 
 
 def fmt(ctx: Context, v: Any) -> str:
