@@ -52,7 +52,10 @@ CERTIFY_DIGITS = (60, 120)
 """mpmath interval precisions, used only for a precise form that does not run on ``arb`` balls."""
 EXACT_MAX_CELLS = 16
 """Exact (sympy) certification is tried on points with K * V up to this and algebraic temperatures."""
-EXACT_SECONDS = 1.5
+EXACT_SECONDS = 30.0
+"""A safety net only: whether exact arithmetic is tried is decided by the point's work estimate
+(:data:`~mtkd.operators.exact.MAX_WORK`), which keeps attempts under ~2 s on a loaded core, so
+that the certificate does not depend on machine speed or on the thread it runs in."""
 
 
 def algebraic_temperature(t: Fraction) -> bool:

@@ -22,8 +22,13 @@ import threading
 import time
 from typing import Any, Iterator
 
-_deadline: float | None = None
-"""``time.monotonic()`` at which the current run's wall stands (None: no wall)."""
+_local = threading.local()
+"""``_local.deadline``: ``time.monotonic()`` at which this thread's wall stands (absent: no wall).
+Per thread, because a dask worker runs several tasks in threads of one process, each with its own wall."""
+
+
+def _deadline() -> float | None:
+    return getattr(_local, "deadline", None)
 
 
 class BudgetExhausted(BaseException):
@@ -32,13 +37,15 @@ class BudgetExhausted(BaseException):
 
 def remaining() -> float:
     """Seconds left before the wall (``inf`` without one; never negative)."""
-    if _deadline is None:
+    deadline = _deadline()
+    if deadline is None:
         return math.inf
-    return max(0.0, _deadline - time.monotonic())
+    return max(0.0, deadline - time.monotonic())
 
 
 def expired() -> bool:
-    return _deadline is not None and time.monotonic() >= _deadline
+    deadline = _deadline()
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def clamp(seconds: float) -> float:
@@ -53,9 +60,8 @@ def wall(seconds: float) -> Iterator[None]:
     In the main thread the wall is also an alarm: code that does not check :func:`remaining` is
     interrupted with :class:`BudgetExhausted`. Other threads only see :func:`remaining`.
     """
-    global _deadline
-    outer = _deadline
-    _deadline = min(outer if outer is not None else math.inf, time.monotonic() + seconds)
+    outer = _deadline()
+    _local.deadline = min(outer if outer is not None else math.inf, time.monotonic() + seconds)
     armed = threading.current_thread() is threading.main_thread()
     previous: Any = None
     if armed:
@@ -72,6 +78,6 @@ def wall(seconds: float) -> Iterator[None]:
         if armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        _deadline = outer
+        _local.deadline = outer
         if armed and outer is not None:
             signal.setitimer(signal.ITIMER_REAL, max(remaining(), 1e-3))

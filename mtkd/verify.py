@@ -172,7 +172,6 @@ class _PropertyJob:
 
     source: Shipped
     options: VerifyOptions
-    seconds: float
 
 
 def _property_job(job: _PropertyJob) -> tuple[Result, str | None]:
@@ -180,11 +179,13 @@ def _property_job(job: _PropertyJob) -> tuple[Result, str | None]:
         op, prop = job.source.load()
     except ShippedLoadError as exc:
         return Result(job.source.prop_id, Verdict.ERROR, method="worker", message=str(exc)), None
-    # The worker's own wall: no job outlives the run's --budget (the client's wall is the net).
+    # The worker's own wall: no job outlives the run's --budget (the client's wall is the net). Like
+    # the first property of an in-process run, a job may use all of it: the budget is a safety cap,
+    # and a smaller per-job share could end a search on a busy worker before its quota.
     start = time.perf_counter()
     with budget.wall(job.options.budget):
         try:
-            return _check(op, prop, job.options, budget.clamp(job.seconds), None)
+            return _check(op, prop, job.options, budget.remaining(), None)
         except budget.BudgetExhausted:
             return out_of_budget(prop.id, job.options.budget, time.perf_counter() - start), None
 
@@ -205,13 +206,12 @@ def verify_all(runs: Sequence[tuple[Operator, VerifyOptions]], backend: TaskBack
     plans: list[tuple[Operator, VerifyOptions, list[Property], str | None]] = []
     for op, options in runs:
         props = resolve(list(options.properties))
-        per_prop = options.budget / max(1, len(props))
         # Workers run their property's search in-process; a relative corpus path is the client's.
         shipped_options = replace(options, workers=1, corpus=_absolute(options.corpus))
         refs = [ship(op, prop) for prop in props]
         note = next((r for r in refs if isinstance(r, str)), None)
         if note is None and not backend.in_process:
-            jobs += [_PropertyJob(r, shipped_options, per_prop) for r in refs if isinstance(r, Shipped)]
+            jobs += [_PropertyJob(r, shipped_options) for r in refs if isinstance(r, Shipped)]
         plans.append((op, options, props, note))
     finished = [0]
 

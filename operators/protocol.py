@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -41,13 +43,20 @@ class DeadlineExceeded(BaseException):
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Interrupt the enclosed call after ``seconds`` (main thread only; elsewhere no limit).
+    """Interrupt the enclosed call after ``seconds``.
 
-    Deadlines nest: an inner one never outlives the outer one, and on exit the outer timer is
-    re-armed with what is left of it.
+    In the main thread an alarm (``SIGALRM``) interrupts anything, even a long C call. Other threads
+    (a dask worker runs tasks in one) cannot receive signals: there a trace function checks the clock
+    at every Python function call instead, so pure-Python work (sympy) is stopped, a single long C
+    call is not. Deadlines nest: an inner one never outlives the outer one, and on exit the outer
+    one is restored with what is left of it.
     """
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+    if seconds <= 0:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _traced_deadline(seconds):
+            yield
         return
 
     def _alarm(signum: int, frame: Any) -> None:
@@ -64,6 +73,26 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
         if outer_left > 0:
             signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-3))
+
+
+@contextlib.contextmanager
+def _traced_deadline(seconds: float) -> Iterator[None]:
+    """:func:`deadline` off the main thread: raise at the first Python call after the time is up."""
+    previous = sys.gettrace()  # an outer deadline's tracer (or a coverage tool's): restored on exit
+    outer = getattr(previous, "mtkd_deadline_end", math.inf)
+    end = min(outer, time.monotonic() + seconds)
+
+    def tracer(frame: Any, event: str, arg: Any) -> None:
+        # A 'call' event for every Python frame; returning None asks for no per-line events.
+        if time.monotonic() > end:
+            raise DeadlineExceeded()  # CPython unsets a tracer that raises; the finally restores
+
+    tracer.mtkd_deadline_end = end  # type: ignore[attr-defined]
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
 
 
 DESCRIBE_THRESHOLD = 40

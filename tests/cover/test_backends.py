@@ -154,13 +154,14 @@ def test_dask_gives_the_json_of_one_process(dask_scheduler: str, local_json: dic
     assert on_dask["run"] == {"backend": "dask", "workers": 2, "scheduler": dask_scheduler}
 
 
-@pytest.mark.xfail(reason="known bug since the late issue-7 landing: property jobs shipped to dask end as unknown "
-                   "(method 'budget') while the local run refutes; see the closing note of 2026-12-02", strict=False)
 def test_dask_verify_jobs_match_one_process(dask_scheduler: str) -> None:
+    # geometric's axiom3 find has a transcendental margin (logs): exact arithmetic on it used to run for
+    # minutes in a dask worker thread, where no alarm stops it, and the jobs ended unknown/budget.
     args = ["verify", "geometric", "-p", "axiom3", "-p", "def-IV.1", "--engine", "search", "--no-corpus",
             "--max-inputs", "300", "--format", "json"]
-    assert comparable(cli_json(*args, "--backend", "dask", "--scheduler", dask_scheduler)) == \
-        comparable(cli_json(*args))
+    on_dask = cli_json(*args, "--backend", "dask", "--scheduler", dask_scheduler)
+    assert [r["verdict"] for r in on_dask["results"]] == ["refuted", "refuted"]
+    assert comparable(on_dask) == comparable(cli_json(*args))
 
 
 def test_dask_worker_that_cannot_load_the_operator_gives_an_error_verdict(dask_scheduler: str, tmp_path: Path) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from fractions import Fraction as F
+from typing import Any
 
 import pytest
 import sympy
 
 from mtkd.counterexamples import check_exact
 from mtkd.operators import load_operator
-from mtkd.operators.exact import Exact, exact_sign
+from mtkd.operators.exact import Exact, degree_bound, exact_sign
 from mtkd.operators.protocol import DeadlineExceeded, deadline
 from mtkd.theorems import PROPERTIES, ExactPoint
 
@@ -55,13 +57,61 @@ def test_linear_pool_is_not_refuted_at_the_same_point() -> None:
     assert out.counterexample is None and "certified >= 0" in out.reason
 
 
-def test_transcendental_derivative_falls_back_to_intervals() -> None:
-    # geometric's axiom3 derivative carries log Q terms: not algebraic, so intervals decide.
+def in_thread(fn: Any) -> Any:
+    """``fn()`` in a worker thread, as a dask worker runs a task: no alarm can interrupt it there."""
+    box: list[Any] = []
+    worker = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # a hang guard, not a speed assertion
+    assert box, "still running after 120 s: exact arithmetic was tried on an unbounded problem"
+    return box[0]
+
+
+@pytest.mark.parametrize("thread", ["main", "worker"])
+def test_transcendental_derivative_falls_back_to_intervals(thread: str) -> None:
+    # geometric's axiom3 derivative carries log Q terms: not algebraic, so intervals decide. In a worker
+    # thread sympy used to run for minutes on it (dask jobs ended unknown/budget): the gate must decline
+    # it up front, in any thread.
     x = ExactPoint(((F(1, 5), F(3, 4), F(1, 20)), (F(1, 10), F(3, 20), F(3, 4))), (F(1), F(1)), (F(9, 10), F(1, 10)))
-    out = check_exact(load_operator("geometric"), PROPERTIES["axiom3"], x, {"k": 0, "k2": 1, "token": 0}, exact=True)
+
+    def certify() -> Any:
+        return check_exact(load_operator("geometric"), PROPERTIES["axiom3"], x, {"k": 0, "k2": 1, "token": 0},
+                           exact=True)
+
+    out = certify() if thread == "main" else in_thread(certify)
     assert out.counterexample is not None and out.counterexample.certified
     assert "interval" in out.counterexample.precision
     assert float(out.counterexample.margin) < -0.08
+
+
+def test_exact_sign_is_tried_only_within_the_work_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    tried: list[sympy.Expr] = []
+
+    def refuse(expr: sympy.Expr, *args: Any, **kwargs: Any) -> Any:
+        tried.append(expr)  # the degree-1000 polynomial would take sympy minutes: never compute it
+        raise NotImplementedError
+
+    monkeypatch.setattr(sympy, "minimal_polynomial", refuse)
+    ctx = Exact()
+    tenth = [sympy.Integer(p) ** sympy.Rational(1, 10) for p in (2, 3, 5)]
+    assert degree_bound(sum(tenth)) == 1000
+    assert ctx.sign(sum(tenth) - 4) is None and ctx.sign(sympy.log(2) - sympy.Rational(7, 10)) is None
+    assert tried == []  # declined by the point alone, not after a time limit
+    monkeypatch.undo()
+    assert ctx.sign(sympy.sqrt(2) + sympy.sqrt(3) - sympy.Rational(314, 100)) == 1
+
+
+def test_deadline_stops_python_work_in_a_worker_thread() -> None:
+    def spin() -> str:
+        try:
+            with deadline(0.2):
+                with deadline(60.0):  # must not extend the outer 0.2 s
+                    while True:
+                        sympy.Integer(2) ** 3  # Python calls: where the thread's deadline is checked
+        except DeadlineExceeded:
+            return "stopped"
+
+    assert in_thread(spin) == "stopped"
 
 
 def test_nested_deadlines_keep_the_outer_limit() -> None:
