@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from . import RETRIES, Backend, BackendChoice, BackendKind, BackendUnavailable, DoneFn, WorkerLost, in_order
+from . import RETRIES, Backend, BackendChoice, BackendKind, BackendUnavailable, DoneFn, WorkerLost, in_order, ready
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,6 +60,10 @@ class DaskBackend(Backend):
         out = super().describe()
         out["scheduler"] = self.scheduler or "LocalCluster"
         return out
+
+    def start(self) -> None:
+        # On every worker (a map could put all the tasks on one): import what the tasks need.
+        self._client.run(ready)
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T], done: DoneFn | None = None) -> Iterator[R]:
         from distributed import CancelledError, KilledWorker, as_completed

@@ -82,6 +82,13 @@ def test_local_pool_gives_the_json_of_one_process(local_json: dict[str, Any]) ->
     assert pooled["run"] == {"backend": "local", "workers": 2} and local_json["run"]["workers"] == 1
 
 
+def test_open_backend_starts_every_worker_before_the_run() -> None:
+    # Start-up (processes, imports) happens here, outside the run's --budget wall.
+    with open_backend(BackendChoice(BackendKind.LOCAL, 2)) as backend:
+        assert isinstance(backend, LocalBackend) and backend._pool is not None
+        assert len(backend._pool._processes) == 2  # type: ignore[attr-defined]
+
+
 def test_local_pool_reruns_the_task_of_a_lost_worker(tmp_path: Path) -> None:
     with LocalBackend(2) as backend:
         assert list(backend.map(_die_once, [str(tmp_path / "a"), str(tmp_path / "b")])) == [7, 7]
