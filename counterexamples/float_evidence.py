@@ -144,6 +144,8 @@ def enclose(op: Operator, prop: Property, x: ExactPoint,
 
 
 def radius_summary(measured: Sequence[Measured]) -> str:
+    if not measured:  # the margin at this witness never reads q (e.g. a hypothesis-only part)
+        return "no operator output enters this margin"
     r = max(float(m.radius.max()) for m in measured)
     dtypes = sorted({m.dtype for m in measured})
     return f"±{r:.3g} per entry ({'/'.join(dtypes)} output: epsilon-scaled error plus the spread of re-evaluations at inputs moved by a few ulps)"

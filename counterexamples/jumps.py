@@ -3,13 +3,13 @@
 **Search (float64, vectorised).** Each input ``x`` of a batch gets a segment ``x -> y``: either to
 another input of the same size (a *partner* segment, moving ``P``, ``T``, ``w`` or all three), or
 to a multiplicative perturbation of ``x`` in log space (a *local* segment). Points on it are
-``(1 - t) x + t y`` (rows of ``P`` and ``w`` stay on the simplex). A coarse grid picks the
-sub-segment where the output changes most; then each halving keeps the half where it changes
-most. Half the segments measure change absolutely (``max_i |Δq(i)|``), half relatively
+``(1 - t) x + t y`` (rows of ``P`` and ``w`` stay on the simplex). Each round cuts the bracket
+(at first the whole segment) into eight equal parts, all evaluated in one call, and keeps the part
+where the output changes most. Half the segments measure change absolutely (``max_i |Δq(i)|``), half relatively
 (``max_i |Δq(i)| / max(q_a(i), q_b(i))``), so a jump of a tiny entry (``1e-6 -> 0``) is not
 drowned by smooth variation elsewhere. A continuous map's change shrinks with the bracket
-(about ``2^-8`` per eight halvings where it is Lipschitz); a **jump** is a change that stays
-(at least half of it over the last eight halvings), is above ``1e-9`` and a thousand times the
+(about ``2^-9`` per three rounds where it is Lipschitz); a **jump** is a change that stays
+(at least half of it over the last three rounds), is above ``1e-9`` and a thousand times the
 float64 noise measured at that point, across a bracket whose every coordinate is within relative
 distance ``1e-6`` (so a segment that runs into a zero weight or a vanishing entry, where the
 smooth maps of the built-ins have unbounded slopes, is never called a jump).
@@ -45,9 +45,12 @@ from mtkd.operators import Operator
 from mtkd.operators.precision import Context, HighPrecision
 from mtkd.theorems.property import Batch, ExactPoint, PreciseMargin, fmt
 
-GRID = 9
-HALVINGS = 24
-LOOKBACK = 8
+SECTIONS = 8
+"""Each round cuts the bracket into this many equal parts and keeps the one where ``q`` changes most."""
+ROUNDS = 9
+"""Rounds of sectioning: the final bracket is ``8^-9 = 2^-27`` of the segment."""
+LOOKBACK_ROUNDS = 3
+"""A jump's change must stay (at least half of it) over this many rounds (a factor 512 of bracket)."""
 FLOAT_TOL = 1e-9
 NOISE_FACTOR = 1e3
 RELATIVE_BRACKET = 1e-6
@@ -124,41 +127,38 @@ def relative_distance(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> n
     return out
 
 
+def _times(x: Batch, n: int) -> Batch:
+    return Batch(np.concatenate([x.P] * n), np.concatenate([x.T] * n), np.concatenate([x.w] * n))
+
+
 def bisect_segments(op: Operator, x: Batch, rng: np.random.Generator) -> Segments:
     """Bisect one segment per input of ``x`` (see the module docstring); raises ``OperatorFailure``."""
     N = x.shape[0]
     y = segment_ends(x, rng)
     relative = rng.random(N) < 0.5
 
-    def q(t: np.ndarray) -> np.ndarray:
-        return op.evaluate(*_point(x, y, t))
-
-    grid = np.linspace(0.0, 1.0, GRID)
-    # One call for the whole grid (the per-call overhead dominates small batches).
-    many = Batch(np.concatenate([x.P] * GRID), np.concatenate([x.T] * GRID), np.concatenate([x.w] * GRID))
-    ends = Batch(np.concatenate([y.P] * GRID), np.concatenate([y.T] * GRID), np.concatenate([y.w] * GRID))
-    qs = np.split(op.evaluate(*_point(many, ends, np.repeat(grid, N))), GRID)
-    steps = np.stack([_change(qs[g], qs[g + 1], relative) for g in range(GRID - 1)])
-    first = steps.argmax(axis=0)
     rows = np.arange(N)
-    lo, hi = grid[first], grid[first + 1]
-    stacked = np.stack(qs)
-    q_lo, q_hi = stacked[first, rows], stacked[first + 1, rows]
+    lo, hi = np.zeros(N), np.ones(N)
+    q_lo, q_hi = np.split(op.evaluate(*_point(_times(x, 2), _times(y, 2), np.repeat([0.0, 1.0], N))), 2)
     history = []
-    for _ in range(HALVINGS):
-        mid = (lo + hi) / 2
-        q_mid = q(mid)
-        left, right = _change(q_lo, q_mid, relative), _change(q_mid, q_hi, relative)
-        keep_left = left >= right
-        hi = np.where(keep_left, mid, hi)
-        q_hi = np.where(keep_left[:, None], q_mid, q_hi)
-        lo = np.where(keep_left, lo, mid)
-        q_lo = np.where(keep_left[:, None], q_lo, q_mid)
-        history.append(np.maximum(left, right))
+    inner = np.arange(1, SECTIONS) / SECTIONS
+    for _ in range(ROUNDS):
+        # All SECTIONS - 1 interior points of every bracket in one call (one exchange with a
+        # single-input form's worker per round, where halving needed three).
+        ts = lo[None] + (hi - lo)[None] * inner[:, None]
+        q_in = np.split(op.evaluate(*_point(_times(x, SECTIONS - 1), _times(y, SECTIONS - 1), ts.ravel())),
+                        SECTIONS - 1)
+        qs = np.stack([q_lo, *q_in, q_hi])
+        bounds = np.concatenate([lo[None], ts, hi[None]])
+        steps = np.stack([_change(qs[g], qs[g + 1], relative) for g in range(SECTIONS)])
+        pick = steps.argmax(axis=0)
+        lo, hi = bounds[pick, rows], bounds[pick + 1, rows]
+        q_lo, q_hi = qs[pick, rows], qs[pick + 1, rows]
+        history.append(steps[pick, rows])
     change = np.abs(q_hi - q_lo).max(-1)
     noise = np.abs(op.evaluate(*_point(x, y, lo, exact_form=False)) - q_lo).max(-1)
     tight = relative_distance(_point(x, y, lo), _point(x, y, hi)) <= RELATIVE_BRACKET
-    stays = history[-1] >= 0.5 * history[-1 - LOOKBACK]
+    stays = history[-1] >= 0.5 * history[-1 - LOOKBACK_ROUNDS]
     jump = stays & tight & (change > FLOAT_TOL) & (change > NOISE_FACTOR * noise)
     return Segments(y, np.stack([lo, hi], axis=-1), relative, change, jump)
 

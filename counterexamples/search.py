@@ -55,12 +55,6 @@ CANDIDATES_PER_BATCH = 3
 UNDEFINED_BATCHES_TO_GIVE_UP = 2
 """A stream whose first batches are undefined at every input stops with ``error`` (nothing to search)."""
 
-SINGLE_INPUT_SHARE = 1
-"""An operator without a batched form searches ``max_inputs / SINGLE_INPUT_SHARE`` inputs per property
-(it is called once per input in Python); the scope says so when the share is below the quota. Kept at 1:
-a smaller share stops short searches before they reach K >= 4 (tests/quality/test_traced_soundness.py)."""
-
-
 @dataclass(frozen=True)
 class SearchConfig:
     """How much to search and where. The result depends on these, never on ``workers``."""
@@ -204,6 +198,32 @@ def batch_for_memory(batch: int, sizes: tuple[tuple[int, int], ...], memory_mb: 
     return max(MIN_BATCH, min(batch, int(fits)))
 
 
+SINGLE_INPUT_MIN_BATCH = 8
+"""The smallest random batch of a single-input form (short searches: 2 steps per stream at 300 inputs)."""
+
+
+def _guided(batch: int, log_t_range: tuple[float, float] = LOG_T_RANGE) -> GuidedConfig:
+    return GuidedConfig(parents=4, children=max(2, batch // 4), generations=8, log_t_range=log_t_range)
+
+
+def _step_inputs(batch: int, guided: GuidedConfig | None) -> int:
+    return batch + (guided.inputs() if guided else 0)
+
+
+def _single_input_batch(config: SearchConfig) -> int:
+    """The random batch of a single-input form: halved from ``config.batch`` until the quota
+    covers a step at every size (at the default 6000 inputs over 30 sizes: 16)."""
+    streams = max(1, config.streams)
+    steps_needed = -(-len(config.sizes) // streams)
+    batch = config.batch
+    while batch > SINGLE_INPUT_MIN_BATCH:
+        step = _step_inputs(batch, _guided(batch) if config.guided else None)
+        if step * streams * steps_needed <= config.max_inputs:
+            break
+        batch //= 2
+    return max(batch, SINGLE_INPUT_MIN_BATCH)
+
+
 @dataclass(frozen=True)
 class _Plan:
     """The per-step shape of a search, identical in every stream.
@@ -217,40 +237,37 @@ class _Plan:
     guided: GuidedConfig | None
     steps: int
     quota: int
-    """Inputs per property: ``max_inputs``, or a share of it for a single-input operator."""
-    single: bool
+    """Inputs per property: ``max_inputs``."""
     streams: int = 1
     tail: int = 0
     """Inputs of the final random-only step in each stream (0: none)."""
 
     @classmethod
     def of(cls, op: Operator, config: SearchConfig) -> _Plan:
-        # A per-input operator is called in a Python loop: smaller batches keep steps short, and a
-        # share of the quota keeps a default run in seconds (the scope says how many inputs).
-        single = op.batched_func is None
-        batch = config.batch if not single else max(4, config.batch // 8)
+        # A single-input form costs one exchange with its worker per batch plus the tool's own
+        # per-batch work (margins, refinement), whatever the batch size: it gets the largest batch
+        # (up to the batched forms' one) whose steps still visit every size within the quota.
+        batch = config.batch if op.batched_func is not None else _single_input_batch(config)
         batch = batch_for_memory(batch, config.sizes, config.memory_mb)
-        quota = config.max_inputs if not single else max(1, config.max_inputs // SINGLE_INPUT_SHARE)
+        quota = config.max_inputs
         guided = None
         if config.guided:
             lo, hi = LOG_T_RANGE
             if config.temperature_range is not None:
                 a, b = np.log(config.temperature_range[0]), np.log(config.temperature_range[1])
                 lo, hi = (max(lo, a), min(hi, b)) if max(lo, a) <= min(hi, b) else (a, b)
-            guided = GuidedConfig(parents=4, children=max(2, batch // 4), generations=8, log_t_range=(lo, hi))
+            guided = _guided(batch, (lo, hi))
         streams = max(1, min(config.streams, quota))
-        step = batch + (guided.inputs() if guided else 0)
+        step = _step_inputs(batch, guided)
         steps, rest = divmod(quota, step * streams)
-        return cls(batch, guided, steps, quota, single, streams, rest // streams)
+        return cls(batch, guided, steps, quota, streams, rest // streams)
 
     @property
     def total_steps(self) -> int:
         return self.steps + (1 if self.tail else 0)
 
     def per_step(self) -> str:
-        share = (f" (1/{SINGLE_INPUT_SHARE} of --max-inputs: single-input form)"
-                 if self.single and SINGLE_INPUT_SHARE > 1 else "")
-        return f"up to {self.quota} inputs{share}"
+        return f"up to {self.quota} inputs"
 
     @property
     def step_inputs(self) -> int:

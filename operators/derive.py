@@ -165,7 +165,7 @@ class CtxArray(np.ndarray):
 
     @classmethod
     def wrap(cls, values: Any, ctx: Any) -> "CtxArray":
-        raw = np.asarray(values, dtype=object)
+        raw = _object_array(values)
         out = np.empty(raw.shape, dtype=object)
         for idx, v in np.ndenumerate(raw):
             out[idx] = v if isinstance(v, Num) else Num(v, ctx)
@@ -218,6 +218,28 @@ class CtxArray(np.ndarray):
         if np.dtype(dtype) != object:
             raise DerivationBlocked(f".astype({np.dtype(dtype)}): the code converts its input to {np.dtype(dtype)}")
         return self
+
+
+def _object_array(values: Any) -> np.ndarray:
+    """Nested lists as an object array shaped by the lists alone.
+
+    ``np.asarray(..., dtype=object)`` would also descend into ctx numbers that are sequences
+    themselves (a truncated power series, ``arb_series``, has a length and items).
+    """
+    if not isinstance(values, list):
+        return np.asarray(values, dtype=object)
+    shape: list[int] = []
+    probe: Any = values
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        v: Any = values
+        for j in idx:
+            v = v[j]
+        out[idx] = v
+    return out
 
 
 def derived_precise(user_obj: Callable[..., Any], P: Sequence[Sequence[Any]], T: Sequence[Any],

@@ -131,6 +131,9 @@ BATCH_SECONDS_PER_ELEMENT = 1e-7
 """A batched call's time limit grows with the batch: ``time_limit + 1e-3 N + 1e-7 N K V`` seconds
 (100 ns per teacher entry, room for a few transcendental passes over ``(N, K, V)``)."""
 
+TOGETHER_MAX_ENTRIES = 1 << 20
+"""Teacher entries one :meth:`Operator.evaluate_together` call may join (8 MB of ``P``)."""
+
 FORM_FIELDS = {"func": "func", "batched": "batched_func", "precise": "precise_func"}
 """The operator's forms and the :class:`Operator` fields holding them."""
 
@@ -294,8 +297,8 @@ class Operator:
         """What the missing capabilities cost, in words for the report."""
         notes = []
         if self.batched_func is None:
-            notes.append("no batched form: search calls the operator once per input (slower, fewer inputs "
-                         "per property: see each result's scope)")
+            notes.append("no batched form: the operator's worker calls it once per input (slower; the search "
+                         "takes smaller batches, the same input quota)")
         if self.precise_func is None:
             notes.append(
                 "no precise form: counterexamples are confirmed only in float64 against a stated "
@@ -340,6 +343,28 @@ class Operator:
             if start > 0:
                 q[:start] = self.evaluate(P[:start], T[:start], w[:start])
         return self._finite(q, P, T, w)
+
+    def evaluate_together(self, batches: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        """``q`` for several batches of one size (``evaluate`` of each) in a single call.
+
+        One exchange with the operator's worker instead of one per batch: margins that probe many
+        variations of their inputs (temperature limits, one-hot weights) pay the call overhead once.
+        A failure names the first offending input in the order given, as separate calls would.
+        Calls are cut at ``TOGETHER_MAX_ENTRIES`` teacher entries, so that large ``V`` keeps the
+        search's memory bound.
+        """
+        out: list[np.ndarray] = []
+        start = 0
+        while start < len(batches):
+            end, entries = start, 0
+            while end < len(batches) and (end == start or entries + batches[end][0].size <= TOGETHER_MAX_ENTRIES):
+                entries += batches[end][0].size
+                end += 1
+            group = batches[start:end]
+            q = self.evaluate(*(np.concatenate([b[j] for b in group]) for j in range(3)))
+            out += np.split(q, np.cumsum([len(b[0]) for b in group])[:-1])
+            start = end
+        return out
 
     def _finite(self, q: np.ndarray, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         if not isinstance(q, np.ndarray) or q.dtype != np.float64 or q.shape != P.shape[:1] + P.shape[-1:]:
