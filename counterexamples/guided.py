@@ -175,10 +175,8 @@ def top(x: Batch, m: Margins, n: int) -> tuple[Batch, Margins]:
 def concat(a: tuple[Batch, Margins], b: tuple[Batch, Margins]) -> tuple[Batch, Margins]:
     """Two same-size batches with their margins as one."""
     (x, m), (y, n) = a, b
-    keys = m.witness.keys() & n.witness.keys()
     return (Batch(np.concatenate([x.P, y.P]), np.concatenate([x.T, y.T]), np.concatenate([x.w, y.w]), y.generator),
-            Margins(np.concatenate([m.values, n.values]), np.concatenate([m.strict, n.strict]),
-                    {k: np.concatenate([np.asarray(m.witness[k]), np.asarray(n.witness[k])]) for k in keys}))
+            m.joined(n))
 
 
 def _take(m: Margins, idx: np.ndarray) -> Margins:
@@ -191,6 +189,6 @@ def _merge(old: Margins, new: Margins, use_new: np.ndarray) -> Margins:
         mask = use_new.reshape((-1,) + (1,) * (a.ndim - 1))
         return np.where(mask, b, a)
 
-    keys = old.witness.keys() & new.witness.keys()
+    keys = old.shared_keys(new)
     return Margins(pick(old.values, new.values), pick(old.strict, new.strict),
                    {k: pick(old.witness[k], new.witness[k]) for k in keys})

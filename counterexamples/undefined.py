@@ -91,10 +91,7 @@ class TolerantProperty:
         if len(parts) == 1:
             return parts[0]
         (ia, ma), (ib, mb) = parts
-        keys = ma.witness.keys() & mb.witness.keys()
-        return np.concatenate([ia, ib]), Margins(
-            np.concatenate([ma.values, mb.values]), np.concatenate([ma.strict, mb.strict]),
-            {k: np.concatenate([np.asarray(ma.witness[k]), np.asarray(mb.witness[k])]) for k in keys})
+        return np.concatenate([ia, ib]), ma.joined(mb)
 
 
 def undefined_message(count: int, first: str, inputs: int) -> str:

@@ -75,6 +75,20 @@ class Margins:
     def witness_at(self, n: int) -> dict[str, Any]:
         return {k: _plain(v[n]) for k, v in self.witness.items()}
 
+    def shared_keys(self, other: "Margins") -> list[str]:
+        """The witness entries both have, in this one's order.
+
+        Not ``keys() & keys()``: a set of strings iterates in a per-process hash order, which
+        reached the JSON (the same seed gave another key order of the witness in another run).
+        """
+        return [k for k in self.witness if k in other.witness]
+
+    def joined(self, other: "Margins") -> "Margins":
+        """This batch's margins followed by ``other``'s (the witness entries both have)."""
+        return Margins(np.concatenate([self.values, other.values]), np.concatenate([self.strict, other.strict]),
+                       {k: np.concatenate([np.asarray(self.witness[k]), np.asarray(other.witness[k])])
+                        for k in self.shared_keys(other)})
+
 
 def _plain(x: Any) -> Any:
     if isinstance(x, np.ndarray):
