@@ -138,7 +138,7 @@ def _check_all(op: Operator, options: VerifyOptions, props: Sequence[Property],
         for prop in props:
             start = time.perf_counter()
             if disagreement is not None and prop.needs_operator:
-                checked.append((Result(prop.id, Verdict.ERROR, method="forms check", message=disagreement), None))
+                checked.append((forms_error(prop.id, disagreement), None))
                 continue
             try:
                 if forms_cut or budget.expired():
@@ -150,6 +150,11 @@ def _check_all(op: Operator, options: VerifyOptions, props: Sequence[Property],
             except budget.BudgetExhausted:
                 checked.append((out_of_budget(prop.id, options.budget, time.perf_counter() - start), None))
     return checked
+
+
+def forms_error(prop_id: str, disagreement: str) -> Result:
+    """The verdict on a property of an operator whose forms disagree (no verdict may rest on them)."""
+    return Result(prop_id, Verdict.ERROR, method="forms check", message=disagreement)
 
 
 def _assemble(op: Operator, options: VerifyOptions, checked: Sequence[tuple[Result, str | None]],
@@ -203,16 +208,26 @@ def verify_all(runs: Sequence[tuple[Operator, VerifyOptions]], backend: TaskBack
     report's ``run`` block says so.
     """
     jobs: list[_PropertyJob] = []
-    plans: list[tuple[Operator, VerifyOptions, list[Property], str | None]] = []
+    plans: list[tuple[Operator, VerifyOptions, list[Property], str | None, str | None]] = []
     for op, options in runs:
         props = resolve(list(options.properties))
         # Workers run their property's search in-process; a relative corpus path is the client's.
         shipped_options = replace(options, workers=1, corpus=_absolute(options.corpus))
         refs = [ship(op, prop) for prop in props]
         note = next((r for r in refs if isinstance(r, str)), None)
+        disagreement = None
         if note is None and not backend.in_process:
-            jobs += [_PropertyJob(r, shipped_options) for r in refs if isinstance(r, Shipped)]
-        plans.append((op, options, props, note))
+            # The forms check runs here, once per operator, as _check_all runs it in-process: a
+            # property resting on a form that is not the operator is an error, never a job.
+            if any(p.needs_operator for p in props):
+                with budget.wall(options.budget):
+                    try:
+                        disagreement = forms_problem(op)
+                    except budget.BudgetExhausted:
+                        pass  # the jobs' own walls then decide what the budget still allows
+            jobs += [_PropertyJob(r, shipped_options) for r, p in zip(refs, props)
+                     if isinstance(r, Shipped) and not (disagreement is not None and p.needs_operator)]
+        plans.append((op, options, props, note, disagreement))
     finished = [0]
 
     def tick(i: int, _: Any) -> None:
@@ -222,7 +237,7 @@ def verify_all(runs: Sequence[tuple[Operator, VerifyOptions]], backend: TaskBack
 
     results = iter(_gather(backend, jobs, tick, [r[1] for r in runs]))
     reports = []
-    for op, options, props, note in plans:
+    for op, options, props, note, disagreement in plans:
         run = backend.describe()
         if note is not None or backend.in_process:
             checked = _check_all(op, options, props, None)
@@ -230,7 +245,8 @@ def verify_all(runs: Sequence[tuple[Operator, VerifyOptions]], backend: TaskBack
                 run = {"backend": "local", "workers": 1,
                        "note": f"checked in this process, not on {backend.kind.value}: {note}"}
         else:
-            checked = [next(results) for _ in props]
+            checked = [(forms_error(p.id, disagreement), None) if disagreement is not None and p.needs_operator
+                       else next(results) for p in props]
         reports.append(_assemble(op, options, checked, run))
     return reports
 

@@ -119,6 +119,21 @@ def test_verify_jobs_on_a_pool_match_one_process() -> None:
     assert pooled.run == {"backend": "local", "workers": 2}
 
 
+def test_forms_check_guards_jobs_on_a_pool_as_in_one_process() -> None:
+    # A precise form that computes another pool: every property that rests on the operator is an
+    # error on a pool of workers too (the check runs on the client before any job is shipped).
+    zoo = Path(__file__).parents[1] / "zoo_operators.py"
+    op = load_operator(f"{zoo}:lying_precise")
+    options = VerifyOptions(properties=("axiom2", "thm-IV.2"), max_inputs=100, corpus=None, engine=Engine.SEARCH)
+    with LocalBackend(2) as pool:
+        pooled = verify(op, options, backend=pool)
+    axiom2, operator_free = pooled.results
+    assert axiom2.verdict is Verdict.ERROR and axiom2.method == "forms check"
+    assert "disagrees with op(P, T, w)" in axiom2.message
+    assert operator_free.verdict is not Verdict.ERROR  # thm-IV.2 does not call the operator
+    assert comparable(pooled.to_json()) == comparable(verify(op, options).to_json())
+
+
 def test_scheduler_without_an_engine_is_a_usage_error() -> None:
     res = CliRunner().invoke(main, ["search", "linear", "axiom1", "--scheduler", "tcp://127.0.0.1:1"])
     assert res.exit_code == 2 and "--backend dask or ray" in res.output
