@@ -348,7 +348,7 @@ def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: fl
         raise click.BadParameter(f"LO = {t_range[0]:g} is above HI = {t_range[1]:g}; give the range as LO HI.",
                                  param_hint="--temperature-range")
     check_corpus_dir(corpus_dir, save)
-    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget)
     sizes = size_cycle(ks or DEFAULT_KS, vs or DEFAULT_VS)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
@@ -467,7 +467,7 @@ def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
     """
     check_corpus_dir(corpus_dir, save)
-    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget)
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
     config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,

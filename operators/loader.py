@@ -40,18 +40,21 @@ IMPORT_SECONDS = 60.0
 """How long importing a user operator (in its worker) may take: room for torch or jax to load."""
 
 
-def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IMPORT_SECONDS) -> Operator:
+def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IMPORT_SECONDS,
+                  budget: float | None = None) -> Operator:
     """Resolve ``spec``; raise :class:`OperatorLoadError` with a one-paragraph explanation.
 
     Built-ins run in this process (the tool's own code); anything else is imported and run in a
-    killable worker process (:mod:`mtkd.operators.sandbox`), never in this one.
+    killable worker process (:mod:`mtkd.operators.sandbox`), never in this one. ``budget`` (the
+    run's ``--budget``) also caps deriving a precise form, which calls the operator: with an
+    operator that hangs, ``--budget 2`` must not mean a 30 s wait before the run starts.
     """
     head, _, tail = spec.partition(":")
     if head in BUILTINS:
         return _from_builtin(spec, head, tail, time_limit)
     _check_spec_shape(spec, head, tail)
     box = Sandbox(Target(spec, spec=spec), import_timeout=import_timeout)
-    return _remote(box, spec, time_limit)
+    return _remote(box, spec, time_limit, budget)
 
 
 def _check_spec_shape(spec: str, head: str, tail: str) -> None:
@@ -72,15 +75,15 @@ def _check_spec_shape(spec: str, head: str, tail: str) -> None:
 
 
 DERIVE_CALLS = 12
+"""The derivation check calls the float and the derived form at 6 inputs: its limit is this many calls..."""
 DERIVE_SECONDS = 30.0
-"""... and at most this many seconds (a safety cap: the load is outside the run's --budget)."""
-"""The derivation check calls the float and the derived form at 6 inputs: its limit is this many calls."""
+"""... and at most this many seconds, and never more than the run's --budget."""
 
 
-def _remote(box: Sandbox, spec: str, time_limit: float) -> Operator:
+def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = None) -> Operator:
     info = box.load()
     if box.target.derive and not info.has_precise and not info.derived_note and not info.derive_failure:
-        info = box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS))
+        info = box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS))
     return Operator(
         spec=spec,
         func=RemoteForm(box, "func", time_limit),
