@@ -4,9 +4,10 @@ A float64 margin below zero is only a *candidate*. The input is rounded to exact
 (rows summing to exactly one) and the margin is recomputed at that exact point:
 
 1. where the operator has a precise form: exactly (sympy, rationals and algebraic numbers) on
-   small points, else with ball arithmetic (python-flint ``arb``: 64 bits first, a cheap filter
-   that decides clear cases and float near-ties, then 200 and 400 bits only while the ball
-   straddles 0; mpmath intervals for a form that does not run on balls); a sign decided either
+   small points, else with a cheap rigorous filter (float64 interval arithmetic with proven
+   error bounds, vectorised over tokens, :mod:`~mtkd.operators.precision_float`; on small inputs
+   a 64-bit ``arb`` ball instead), then python-flint ``arb`` balls at 400 bits only while the
+   enclosure straddles 0 (mpmath intervals for a form that does not run on balls); a sign decided either
    way is a **certificate**, and the certificate says which;
 2. else at 50 digits with mpmath: a confirmation, not a certificate;
 3. for float-only operators: the margin is enclosed from the returned ``q`` with the operator's own
@@ -41,9 +42,14 @@ from mtkd.theorems.property import fmt, precise_Q
 from .float_evidence import derivative_evidence, enclose, radius_summary, structural_zero
 
 CONFIRM_DIGITS = 50
-CERTIFY_BITS = (FILTER_BITS, 200, 400)
-"""Ball precisions tried in turn: the 64-bit pass decides clear cases and float near-ties; the
-next ones run only while the ball still straddles 0 (400 bits is about 120 digits)."""
+CERTIFY_BITS = (FILTER_BITS, 400)
+"""Ball precisions tried in turn: the 64-bit pass decides clear cases on small inputs; 400 bits
+(about 120 digits) runs only while the ball still straddles 0. No rung between: the cost of a
+pass hardly depends on the precision (Python's per-operation overhead dominates), so a middle
+rung that fails only adds a pass (bench/certify_speed.md)."""
+LANE_MIN_CELLS = 192
+"""The float64 filter runs from ``K * V`` this large: below, one 64-bit ball pass costs less than
+the filter's fixed numpy overhead (about 1.6 ms against 0.02 ms per teacher entry for balls)."""
 LIMIT_BITS = 200
 LIMIT_DIGITS = 60
 """Limits (``axiom5`` (b), ``axiom4``'s probes) are evaluated on 200-bit balls (about 60 digits), or
@@ -73,8 +79,9 @@ def _certifying_contexts(op: Operator, prop: Property, x: ExactPoint,
     # reach high degree; exact arithmetic is only worth trying with these (T = 1, 2, 1/2, 2/3...).
     worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(algebraic_temperature(t) for t in x.T)
     first: list[Exact | LaneContext | Ball | Interval] = [Exact()] if worth_it else []
-    if op.vectorised_precise and prop.vectorised_margin:
-        first.append(LaneContext())  # the cheap rigorous filter: whole rows in numpy, proven bounds
+    if op.vectorised_precise and prop.vectorised_margin and x.K * x.V >= LANE_MIN_CELLS:
+        # The cheap rigorous filter (whole rows in numpy, proven bounds) takes the 64-bit ball's place.
+        return first + [LaneContext()] + [Ball(bits) for bits in CERTIFY_BITS if bits > FILTER_BITS]
     return first + [Ball(bits) for bits in CERTIFY_BITS]
 
 

@@ -311,6 +311,14 @@ class _StepReport:
     step: int
     phases: tuple[_Phase, ...]
     error: str | None = None
+    first_phase: int = 0
+    """0 when ``phases`` starts with the random batch; 1 for a guided phase that ran in a later segment."""
+    guided_pending: bool = False
+    """The step's guided phase was deferred: its random batch has candidates, which the client certifies first."""
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return self.step, self.first_phase
 
 
 @dataclass
@@ -325,6 +333,10 @@ class _StreamState:
     generators: set[str] = field(default_factory=set)
     stopped: bool = False
     """Ended by an operator error: no further steps."""
+    guided_pending: bool = False
+    """The guided phase of step ``steps - 1`` is still to run (see ``_StepReport.guided_pending``)."""
+    last_size: tuple[int, int] = (0, 0)
+    """The size ``(K, V)`` of that step, where its guided phase resumes."""
     undefined: UndefinedLog = field(default_factory=UndefinedLog)
     """Inputs at which the operator was undefined (NaN, inf, exception); the search went on."""
     defined_seen: bool = False
@@ -367,7 +379,26 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
     tolerant = TolerantProperty(prop, state.undefined)
     began = time.monotonic()
     reports = []
-    while state.steps < task.until and not state.stopped and time.monotonic() - began <= task.seconds:
+    while state.guided_pending or (state.steps < task.until and not state.stopped
+                                   and time.monotonic() - began <= task.seconds):
+        if state.guided_pending:
+            # The random batch of this step had candidates and none certified: now its guided phase,
+            # with the generator exactly where the step left it (same draws as without the pause).
+            state.guided_pending = False
+            step = state.steps - 1
+            assert state.archive is not None, "only a guided stream defers a guided phase"
+            try:
+                y, my = state.archive.refine(op, cast(Property, tolerant), state.rng, state.last_size, step % 2 == 0)
+            except OperatorUndefined:
+                reports.append(_StepReport(step, (), first_phase=1))  # always answered: the client waits for it
+                continue
+            except OperatorFailure as failure:
+                state.stopped = True
+                reports.append(_StepReport(step, (), str(failure), first_phase=1))
+                break
+            state.best = min(state.best, _finite_min(my))
+            reports.append(_StepReport(step, (_candidates(y, my, slack),), first_phase=1))
+            continue
         step = state.steps
         full = step < plan.steps
         K, V = config.sizes[(state.index + step * plan.streams) % len(config.sizes)]
@@ -390,6 +421,13 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
             phases.append(_candidates(x, m, slack))
             if state.archive is not None and full:  # the tail step is random-only
                 state.archive.add(x, m)
+                if phases[0].count:
+                    # Candidates already: the client certifies them before the guided phase is paid
+                    # for (at V = 10,000 it costs several random batches). Draws and results are
+                    # the same; only the task boundary moves.
+                    state.guided_pending, state.last_size = True, x.shape[1:]
+                    reports.append(_StepReport(step, tuple(phases), guided_pending=True))
+                    break
                 try:
                     # TolerantProperty stands in for the property it wraps (attribute proxy).
                     y, my = state.archive.refine(op, cast(Property, tolerant), state.rng, x.shape[1:],
@@ -441,11 +479,13 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
               for i in range(plan.streams)]
     hunt = _Hunt(SearchStats())
     kept: tuple[tuple[int, int], int, int, Outcome] | None = None  # (rank, step, stream, outcome)
+    held: list[tuple[int, int, int, _StepReport]] = []  # events waiting for a deferred guided phase
+    awaiting: tuple[int, int] | None = None  # (step, stream) of that phase
     stepped = [0] * plan.streams
     best = [np.inf]
     length = 1
     while True:
-        live = [s for s in states if not s.stopped and s.steps < plan.total_steps]
+        live = [s for s in states if not s.stopped and (s.steps < plan.total_steps or s.guided_pending)]
         if not live:
             break
         left = config.seconds - (time.monotonic() - start)
@@ -468,12 +508,19 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
                 hunt.error = end.load_error
                 return hunt
             states[end.state.index] = end.state
-            if end.state.steps < until and not end.state.stopped:
+            if end.state.steps < until and not end.state.stopped and not end.state.guided_pending:
                 hunt.ended_by = "time budget"
-        events = sorted(((r.step, e.state.index, r) for e in ends for r in e.reports), key=lambda t: t[:2])
-        for step, index, report in events:
-            if kept is not None and config.stop_at_first:
+        # Examined in (step, stream, phase) order. A random batch whose guided phase was deferred
+        # holds back every later event until that phase has come in and been examined, so the
+        # order (and the winner) is the one of streams that never pause.
+        events = sorted(held + [(r.step, e.state.index, r.first_phase, r) for e in ends for r in e.reports],
+                        key=lambda t: t[:3])
+        held = []
+        for n, (step, index, _, report) in enumerate(events):
+            if kept is not None and config.stop_at_first and awaiting != (step, index):
                 break
+            if report.first_phase == 1 and awaiting == (step, index):
+                awaiting = None
             error = report.error
             try:
                 outcome = _examine(op, prop, report, hunt.stats)
@@ -491,7 +538,10 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
                 rank = _rank(outcome)
                 if kept is None or rank < kept[0]:
                     kept = (rank, step, index, outcome)
-        if kept is not None and config.stop_at_first:
+            if report.guided_pending and not (outcome is not None and _rank(outcome)[0] == 0):
+                awaiting, held = (step, index), events[n + 1:]
+                break
+        if kept is not None and config.stop_at_first and awaiting is None:
             break
         if hunt.ended_by == "time budget":
             break

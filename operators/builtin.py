@@ -95,7 +95,22 @@ class BuiltinOperator:
         return self.batched(np.asarray(P, float)[None], np.asarray(T, float)[None], np.asarray(w, float)[None])[0]
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return softmax(self.scores(log_tau(P, T), w))
+        return self.pool_of_scaled(log_tau(P, T), w)
+
+    def pool_of_scaled(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``q`` from the temperature-scaled teachers ``log Q = log tau_T(P)``, ``(N, K, V)``.
+
+        :meth:`batched` is this after one temperature scaling, so a margin that needs the pool at
+        several weights, or with one teacher's temperature changed, scales each row once
+        (``Operator.evaluate_scaled``). An operator that treats temperature its own way
+        overrides :meth:`batched` instead, and then this is not used.
+        """
+        return softmax(self.scores(logQ, w))
+
+    @property
+    def scales_then_pools(self) -> bool:
+        """Is :meth:`batched` exactly :meth:`pool_of_scaled` after ``log_tau``?"""
+        return type(self).batched is BuiltinOperator.batched
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Log of the unnormalised pool, ``(N, V)``, from ``log Q`` ``(N, K, V)`` and ``w`` ``(N, K)``.

@@ -23,7 +23,6 @@ from .formula import w as ws
 from .mixture import log_mixture, mixture, mixture_expr, mixture_precise
 from .precision import Arithmetic
 from .smt_encoding import DirectTeachers, Encoder, zval
-from .temperature import log_tau
 
 
 class LinearPool(BuiltinOperator):
@@ -42,9 +41,9 @@ class LinearPool(BuiltinOperator):
     def smt_encoder(cls, params: Mapping[str, Any], max_k: int) -> Encoder | None:
         return LinearEncoder()
 
-    def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def pool_of_scaled(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         # Mixing in probability space directly: no normalisation step, so no extra round-off.
-        return mixture(w, np.exp(log_tau(P, T)))
+        return mixture(w, np.exp(logQ))
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return log_mixture(w, np.exp(logQ))

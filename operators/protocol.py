@@ -366,6 +366,18 @@ class Operator:
             start = end
         return out
 
+    def evaluate_scaled(self, logQ: np.ndarray, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``evaluate(P, T, w)`` for a caller that holds ``logQ = log tau_T(P)`` already.
+
+        A built-in pool of the scaled teachers (``scales_then_pools``) pools ``logQ`` directly, the
+        same float operations as its ``batched`` form: temperature scaling once per input however
+        often a margin re-weights the pool. Any other operator is called as usual.
+        """
+        if not (self.trusted and getattr(self.func, "scales_then_pools", False)):
+            return self.evaluate(P, T, w)
+        pool = getattr(self.func, "pool_of_scaled")  # noqa: B009 - a BuiltinOperator's (protocol.py does not import them)
+        return self._finite(np.asarray(pool(logQ, w), dtype=float), P, T, w)
+
     def _finite(self, q: np.ndarray, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         if not isinstance(q, np.ndarray) or q.dtype != np.float64 or q.shape != P.shape[:1] + P.shape[-1:]:
             raise OperatorFailure(f"the worker of operator {self.spec!r} sent back a malformed result", None)

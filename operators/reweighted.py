@@ -27,7 +27,6 @@ from .formula import Shape
 from .formula import w as ws
 from .mixture import mixture, mixture_expr, mixture_precise
 from .precision import Arithmetic
-from .temperature import log_tau
 
 
 class ReweightedPool(BuiltinOperator):
@@ -55,14 +54,13 @@ class ReweightedPool(BuiltinOperator):
         """``(f(w_1), f(w_2))`` for numpy columns or ``ctx`` numbers."""
         return [z + c * z * (1 - z) * (1 - 2 * z) for z in w]
 
-    def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def pool_of_scaled(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         lam = w if w.shape[-1] != 2 else np.stack(self._coefficients([w[:, 0], w[:, 1]], self.params["c"]), axis=-1)
-        return mixture(lam, np.exp(log_tau(P, T)))
+        return mixture(lam, np.exp(logQ))
 
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
-        # Only used through ``batched`` (overridden); kept for the base-class contract.
         with np.errstate(divide="ignore"):
-            return np.log(self.batched(np.exp(logQ), np.ones(w.shape), w))
+            return np.log(self.pool_of_scaled(logQ, w))
 
     def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
         # c as the exact decimal the user wrote, so interval and exact arithmetic see that value.

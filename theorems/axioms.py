@@ -388,9 +388,9 @@ class Axiom3(Property):
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
-        logQ = log_tau(x.P, x.T)  # once per input, shared by the hypothesis and the derivative
+        logQ = log_tau(x.P, x.T)  # once per input, shared by the pool, the hypothesis and the derivative
         Q = np.exp(logQ)
-        q0 = op.evaluate(x.P, x.T, x.w)
+        q0 = op.evaluate_scaled(logQ, x.P, x.T, x.w)
         # A built-in differentiates itself in one pass; other operators (and rows where the
         # analytic derivative is not finite) take finite differences, 2K(K-1) further calls.
         grad = op.func.weight_gradient(logQ, x.w) if isinstance(op.func, BuiltinOperator) else None
@@ -860,7 +860,7 @@ class Axiom5(Property):
             gi = op.evaluate_precise(x.P, x.T, e, ctx)[i]
             Qki = precise_Q(x, ctx)[k][i]
             return equality_margin(ctx, gi, Qki, (f"G(P,T,e_{k})({i})", f"tau_T{k}(p_{k})({i})"))
-        lim = self.limit_teacher(np.array([float(v) for v in x.P[k]]), part)
+        lim = self.limit_teacher(x.row_floats(k), part)
         exact_lim = tuple(Fraction(1, int(round(1 / v))) if v > 0 else Fraction(0) for v in lim)
         P_lim = tuple(exact_lim if j == k else row for j, row in enumerate(x.P))
         T_lim = tuple(Fraction(1) if j == k else t for j, t in enumerate(x.T))

@@ -251,8 +251,13 @@ class ExactPoint:
                       for row in self.P),
                 tuple(fraction_string(t) for t in self.T), tuple(fraction_string(x) for x in self.w))
 
+    def row_floats(self, k: int) -> np.ndarray:
+        """Row ``k`` of ``P`` rounded to float64 (a :class:`DecimalRow` without building its Fractions)."""
+        row = self.P[k]
+        return row.nearest() if isinstance(row, DecimalRow) else np.array([float(x) for x in row])
+
     def floats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (np.array([row.nearest() if isinstance(row, DecimalRow) else [float(x) for x in row] for row in self.P]), np.array([float(t) for t in self.T]),
+        return (np.array([self.row_floats(k) for k in range(self.K)]), np.array([float(t) for t in self.T]),
                 np.array([float(x) for x in self.w]))
 
     @property

@@ -13,6 +13,7 @@ import pytest
 
 import mtkd.operators.precision_float as pf
 from mtkd.counterexamples import check_exact
+from mtkd.counterexamples.generators import generate
 from mtkd.operators import load_operator
 from mtkd.operators.precision import HighPrecision
 from mtkd.operators.precision_arb import Ball, BallDerivative
@@ -170,16 +171,23 @@ def test_forms_that_look_across_tokens_are_refused_not_miscomputed() -> None:
         sum(row)
 
 
-def test_filter_certifies_the_flagship_and_leaves_near_ties_to_balls() -> None:
-    x = ExactPoint(((F(1, 5), F(3, 4), F(1, 20)), (F(1, 10), F(3, 20), F(3, 4))), (F(1), F(1)), (F(9, 10), F(1, 10)))
-    cx = check_exact(load_operator("geometric"), PROPERTIES["axiom3"], x, {"k": 0, "k2": 1, "token": 0}).counterexample
+def test_filter_certifies_large_candidates_and_leaves_near_ties_to_balls() -> None:
+    op, prop, rng = load_operator("geometric"), PROPERTIES["axiom3"], np.random.default_rng(5)
+    x = generate(rng, 32, 3, 200)
+    m = prop.margins(op, x, rng)
+    n = int(np.argmin(m.values))
+    point, witness = ExactPoint.from_floats(x.P[n], x.T[n], x.w[n]), m.witness_at(n)
+    cx = check_exact(op, prop, point, witness, float(m.values[n])).counterexample
     assert cx is not None and cx.certified and cx.precision == LaneContext.name
-    assert F(cx.margin) == pytest.approx(F(-851793683436, 10**13), abs=1e-9)
-    # Q_0(0) - Q_1(0) = 1e-40: the filter straddles 0, so the balls decide (>= 0, no counterexample).
-    eps = F(1, 10**40)
-    tie = ExactPoint(((F(1, 2) + eps, F(1, 2) - eps), (F(1, 2), F(1, 2))), (F(1), F(1)), (F(1, 2), F(1, 2)))
+    ball = prop.precise_margin(op, point, witness, Ball(200)).value
+    assert Ball(200).sign(ball) == -1 and float(ball.mid()) <= float(cx.margin) < 0  # the margin: an upper end
+    # Q_0(0) - Q_1(0) = 1e-40 on a large input: the filter straddles 0, the 400-bit balls decide (>= 0).
+    eps, rows = F(1, 10**40), [[F(1, 100)] * 100, [F(1, 100)] * 100]
+    rows[0][0] += eps
+    rows[0][1] -= eps
+    tie = ExactPoint((tuple(rows[0]), tuple(rows[1])), (F(1), F(1)), (F(1, 2), F(1, 2)))
     out = check_exact(load_operator("linear"), PROPERTIES["axiom3"], tie, {"k": 0, "k2": 1, "token": 0}, -1e-17)
-    assert out.counterexample is None and "certified >= 0" in out.reason and "e-40" in out.reason
+    assert out.counterexample is None and "certified >= 0" in out.reason and "1.0e-40" in out.reason
 
 
 def test_extreme_temperatures_are_decided_in_log_space() -> None:

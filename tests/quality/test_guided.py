@@ -66,3 +66,23 @@ def test_large_vocabulary_still_refuted() -> None:
                             SearchConfig(seed=0, sizes=((2, 1000), (3, 1000)), shrink_seconds=0))
         assert r.verdict is Verdict.REFUTED and r.certified, (pid, r.message)
         assert r.counterexample is not None and r.counterexample.V == 1000
+
+
+def test_a_step_whose_random_batch_certifies_never_pays_for_its_guided_phase() -> None:
+    """The client certifies a random batch's candidates before the stream runs the guided phase
+    (at V = 10,000 that phase costs several batches); the same step then wins as before."""
+    from mtkd.theorems.axioms import Axiom3
+
+    class CountingAxiom3(Axiom3):
+        calls = 0
+
+        def margins(self, op, x, rng):  # type: ignore[no-untyped-def]
+            CountingAxiom3.calls += 1
+            return super().margins(op, x, rng)
+
+    config = SearchConfig(seed=0, sizes=((3, 50),), shrink_seconds=0, polish=False)
+    r = search_property(load_operator("geometric"), CountingAxiom3(), config)
+    assert r.verdict is Verdict.REFUTED and r.certified
+    assert CountingAxiom3.calls == config.streams  # each stream's first random batch: no guided generation
+    same = search_property(load_operator("geometric"), get_property("axiom3"), config)
+    assert same.counterexample == r.counterexample
