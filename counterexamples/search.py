@@ -125,7 +125,7 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
         with LocalBackend(config.workers) as own:
             return search_property(op, prop, config, progress, batches, own)
     start = time.monotonic()
-    plan = _Plan.of(op, config)
+    plan = _Plan.of(op, config, custom_batches=batches is not None)
     hunt = _hunt(op, prop, config, plan, start, progress, batches, backend)
     elapsed = time.monotonic() - start
     if hunt.error is not None:
@@ -241,9 +241,11 @@ class _Plan:
     streams: int = 1
     tail: int = 0
     """Inputs of the final random-only step in each stream (0: none)."""
+    probe: int = 0
+    """Inputs of each stream's opening probe (0: none), drawn from a generator of its own."""
 
     @classmethod
-    def of(cls, op: Operator, config: SearchConfig) -> _Plan:
+    def of(cls, op: Operator, config: SearchConfig, custom_batches: bool = False) -> _Plan:
         # A single-input form costs one exchange with its worker per batch plus the tool's own
         # per-batch work (margins, refinement), whatever the batch size: it gets the largest batch
         # (up to the batched forms' one) whose steps still visit every size within the quota.
@@ -259,8 +261,13 @@ class _Plan:
             guided = _guided(batch, (lo, hi))
         streams = max(1, min(config.streams, quota))
         step = _step_inputs(batch, guided)
-        steps, rest = divmod(quota, step * streams)
-        return cls(batch, guided, steps, quota, streams, rest // streams)
+        # A few inputs first: where most inputs violate (the easy pairs), one large batch at
+        # V = 10,000 costs more than finding and certifying a counterexample in a handful. Not for a
+        # single-input form (its small batches are planned to visit every size within the quota).
+        probe = (PROBE_INPUTS if op.batched_func is not None and not custom_batches
+                 and quota >= streams * (PROBE_INPUTS + step) else 0)
+        steps, rest = divmod(quota - probe * streams, step * streams)
+        return cls(batch, guided, steps, quota, streams, rest // streams, probe)
 
     @property
     def total_steps(self) -> int:
@@ -274,8 +281,10 @@ class _Plan:
         return self.batch + (self.guided.inputs() if self.guided else 0)
 
     def inputs_after(self, steps: int) -> int:
-        """Inputs one stream has evaluated after its first ``steps`` steps."""
-        return min(steps, self.steps) * self.step_inputs + (self.tail if steps > self.steps else 0)
+        """Inputs one stream has evaluated after its probe and first ``steps`` steps (``-1``: nothing yet)."""
+        if steps < 0:
+            return 0
+        return self.probe + min(steps, self.steps) * self.step_inputs + (self.tail if steps > self.steps else 0)
 
     @property
     def method(self) -> str:
@@ -333,6 +342,8 @@ class _StreamState:
     generators: set[str] = field(default_factory=set)
     stopped: bool = False
     """Ended by an operator error: no further steps."""
+    probed: bool = False
+    """The opening probe (``_Plan.probe``) has run."""
     guided_pending: bool = False
     """The guided phase of step ``steps - 1`` is still to run (see ``_StepReport.guided_pending``)."""
     last_size: tuple[int, int] = (0, 0)
@@ -360,6 +371,8 @@ class _SegmentEnd:
     state: _StreamState
     reports: tuple[_StepReport, ...]
     load_error: str | None = None
+    paused: bool = False
+    """Ended early so that the client certifies candidates first (the probe's, or a step's random batch)."""
 
 
 SEGMENT_MAX_STEPS = 16
@@ -379,6 +392,14 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
     tolerant = TolerantProperty(prop, state.undefined)
     began = time.monotonic()
     reports = []
+    if plan.probe and not state.probed:
+        state.probed = True
+        probe = _probe(op, cast(Property, tolerant), config, plan, state, slack)
+        if isinstance(probe, str):
+            state.stopped = True
+            return _SegmentEnd(state, (_StepReport(PROBE_STEP, (), probe),))
+        if probe is not None:
+            return _SegmentEnd(state, (probe,), paused=True)  # candidates: the client certifies them first
     while state.guided_pending or (state.steps < task.until and not state.stopped
                                    and time.monotonic() - began <= task.seconds):
         if state.guided_pending:
@@ -442,7 +463,34 @@ def _run_segment(task: _Segment) -> _SegmentEnd:
             break
         if any(p.count for p in phases):
             reports.append(_StepReport(step, tuple(phases)))
-    return _SegmentEnd(state, tuple(reports))
+    return _SegmentEnd(state, tuple(reports), paused=state.guided_pending)
+
+
+PROBE_INPUTS = 4
+PROBE_STEP = -1
+"""The probe's place in the (step, stream) order: before every step."""
+
+
+def _probe(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, state: _StreamState,
+           slack: float) -> _StepReport | str | None:
+    """A stream's opening probe at its first size: a report if it has candidates, an error text, or None.
+
+    Its generator is its own (seeded like the stream, plus a tag), so the stream's steps draw
+    exactly what they would without it.
+    """
+    K, V = config.sizes[state.index % len(config.sizes)]
+    rng = np.random.default_rng([config.seed, _stable_hash(prop.id), state.index, 1])
+    try:
+        x = _in_temperature_range(generate(rng, plan.probe, K, V, config.domain), config.temperature_range)
+        m = prop.margins(op, x, rng)
+    except OperatorUndefined:
+        return None  # recorded by the tolerant property; the steps go on
+    except OperatorFailure as failure:
+        return str(failure)
+    state.best = min(state.best, _finite_min(m))
+    state.generators.add(x.generator.split("/")[0])
+    phase = _candidates(x, m, slack)
+    return _StepReport(PROBE_STEP, (phase,)) if phase.count else None
 
 
 def _candidates(x: Batch, m: Margins, slack: float) -> _Phase:
@@ -508,7 +556,7 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
                 hunt.error = end.load_error
                 return hunt
             states[end.state.index] = end.state
-            if end.state.steps < until and not end.state.stopped and not end.state.guided_pending:
+            if end.state.steps < until and not end.state.stopped and not end.paused:
                 hunt.ended_by = "time budget"
         # Examined in (step, stream, phase) order. A random batch whose guided phase was deferred
         # holds back every later event until that phase has come in and been examined, so the

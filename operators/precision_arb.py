@@ -6,8 +6,9 @@ is a midpoint-radius ball that encloses the exact real value, so a ball that exc
 the sign rigorously, like an mpmath interval, at about 30 times the speed (each operation is one
 C call). Precision only changes how *wide* the balls are, never whether they enclose.
 
-* :class:`Ball` — ``arb`` at ``bits`` of working precision (the cheap filter runs at 64 bits;
-  certification escalates only while the ball straddles 0);
+* :class:`Ball` — ``arb`` at ``bits`` of working precision (64 bits first on small inputs, where
+  it is cheaper than the float64 filter of :mod:`.precision_float`; certification escalates to
+  400 bits only while the enclosure straddles 0);
 * :class:`BallDerivative` — forward mode on ``arb_series`` truncated after the linear term (a
   dual number whose arithmetic is in C): the value and the directional derivative, both balls.
   An input the perturbation never reaches stays a plain ``arb``, so "the derivative is exactly
@@ -43,7 +44,7 @@ from mpmath.libmp import from_man_exp
 from .precision import UndecidedError
 
 FILTER_BITS = 64
-"""The cheap first pass: clear cases and float near-ties are decided here."""
+"""The first ball pass on small inputs (``K * V`` below ``certify.LANE_MIN_CELLS``): clear cases are decided here."""
 
 _ACTIVE_BITS: list[int | None] = [None]
 """The precision this process last set (reading ``flint.ctx.prec`` on every conversion costs more)."""

@@ -80,9 +80,26 @@ def test_a_step_whose_random_batch_certifies_never_pays_for_its_guided_phase() -
             CountingAxiom3.calls += 1
             return super().margins(op, x, rng)
 
-    config = SearchConfig(seed=0, sizes=((3, 50),), shrink_seconds=0, polish=False)
-    r = search_property(load_operator("geometric"), CountingAxiom3(), config)
+    from mtkd.counterexamples.generators import generate
+
+    def batches(rng):  # type: ignore[no-untyped-def]  # custom batches: no opening probe either
+        return generate(rng, 64, 3, 50)
+
+    config = SearchConfig(seed=0, shrink_seconds=0, polish=False)
+    r = search_property(load_operator("geometric"), CountingAxiom3(), config, batches=batches)
     assert r.verdict is Verdict.REFUTED and r.certified
     assert CountingAxiom3.calls == config.streams  # each stream's first random batch: no guided generation
-    same = search_property(load_operator("geometric"), get_property("axiom3"), config)
+    same = search_property(load_operator("geometric"), get_property("axiom3"), config, batches=batches)
     assert same.counterexample == r.counterexample
+
+
+def test_an_opening_probe_finds_easy_counterexamples_in_a_handful_of_inputs() -> None:
+    """Each stream opens with a few inputs from a generator of its own: at V = 1000 an easy pair is
+    refuted before any batch of 64 is paid for, and the steps that follow draw what they always drew."""
+    from mtkd.counterexamples.search import PROBE_INPUTS
+
+    config = SearchConfig(seed=0, sizes=((3, 1000),), shrink_seconds=0, polish=False)
+    r = search_property(load_operator("geometric"), get_property("axiom3"), config)
+    assert r.verdict is Verdict.REFUTED and r.certified and r.extra["inputs"] <= config.streams * PROBE_INPUTS
+    holds = search_property(load_operator("linear"), get_property("axiom3"), SearchConfig(seed=0, max_inputs=3000))
+    assert holds.verdict is Verdict.NOT_REFUTED and holds.extra["inputs"] == 3000  # the quota, probes included
