@@ -34,7 +34,7 @@ from .builtin import BuiltinOperator
 from .derive import derive_precise
 from .protocol import DeadlineExceeded, Operator, RemoteForm, deadline
 from .registry import BUILTINS
-from .sandbox import Loaded, Sandbox, Target, TransportError
+from .sandbox import CallTimedOut, Loaded, Sandbox, SandboxFailure, Target, TransportError
 
 IMPORT_SECONDS = 60.0
 """How long importing a user operator (in its worker) may take: room for torch or jax to load."""
@@ -83,7 +83,9 @@ DERIVE_SECONDS = 30.0
 def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = None) -> Operator:
     info = box.load()
     if box.target.derive and not info.has_precise and not info.derived_note and not info.derive_failure:
-        info = box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS))
+        slow = _slower_than(box, time_limit)
+        info = (replace(info, derive_failure=slow) if slow else
+                box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS)))
     return Operator(
         spec=spec,
         func=RemoteForm(box, "func", time_limit),
@@ -96,6 +98,25 @@ def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = N
         derive_failure=info.derive_failure,
         isolation="worker process",
     )
+
+
+_PLAIN_INPUT = (np.array([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]]), np.ones(2), np.array([0.5, 0.5]))
+
+
+def _slower_than(box: Sandbox, time_limit: float) -> str:
+    """Why not to derive, if the float form does not answer a plain input within the call limit.
+
+    Deriving runs the operator in one request under a limit of many calls; an operator that hangs
+    would hold every load for that whole limit. One ordinary call tells first. Other failures are
+    left to the derivation (and to the search, which reports them with their input).
+    """
+    try:
+        box.call("func", _PLAIN_INPUT, limit=time_limit)
+    except CallTimedOut:
+        return f"deriving a precise form was not tried: the operator did not return within {time_limit:g} s on a plain input"
+    except SandboxFailure:
+        return ""
+    return ""
 
 
 def resolve_spec(spec: str) -> Any:
