@@ -79,18 +79,29 @@ def _batched_vs_single(op: Operator, P: np.ndarray, T: np.ndarray, w: np.ndarray
             "batched form, so its verdicts would not be about this operator; make both compute the same pool.")
 
 
+def batched_problem(op: Operator) -> str | None:
+    """How the batched form disagrees with ``op(P, T, w)`` at the probe inputs, or ``None``.
+
+    Raises :class:`OperatorFailure` when a form fails there.
+    """
+    for x in _probes():
+        P, T, w = x.floats()
+        if not np.isfinite(P).all() or (P <= 0).any():
+            continue  # the underflow probe is for the precise form only
+        problem = _batched_vs_single(op, P, T, w, "at a probe input")
+        if problem:
+            return problem
+    return None
+
+
 def forms_problem(op: Operator) -> str | None:
     """What is wrong between the operator's forms at the probe inputs, or ``None``."""
     if _trusted(op):
         return None
     try:
-        for x in _probes():
-            P, T, w = x.floats()
-            if not np.isfinite(P).all() or (P <= 0).any():
-                continue  # the underflow probe is for the precise form only
-            problem = _batched_vs_single(op, P, T, w, "at a probe input")
-            if problem:
-                return problem
+        problem = batched_problem(op)
+        if problem:
+            return problem
         if op.precise_func is not None:
             return _precise_problem(op)
     except OperatorFailure:

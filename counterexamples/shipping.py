@@ -42,6 +42,8 @@ class Shipped:
     time_limit: float
     prop_id: str
     plugin_files: tuple[str, ...] = ()
+    framework: str = "auto"
+    """The client's ``--framework``: the worker builds (or does not build) the same batched form."""
     """Plug-in files the client registered (``--property-module``, ``--operator-module``): a worker
     registers them too (and the installed entry points) before looking the names up."""
 
@@ -54,7 +56,7 @@ class Shipped:
             prop = get_property(self.prop_id)
         except MtkdError as exc:
             raise ShippedLoadError(f"a worker could not load property {self.prop_id!r}: {exc}") from None
-        return _load(self.spec, self.base, self.time_limit), prop
+        return _load(self.spec, self.base, self.time_limit, self.framework), prop
 
 
 def ship(op: Operator, prop: Property) -> Shipped | str:
@@ -65,17 +67,17 @@ def ship(op: Operator, prop: Property) -> Shipped | str:
     if head not in BUILTINS and not (tail and (head.endswith(".py") or head.replace(".", "").isidentifier())):
         return f"operator spec {op.spec!r} names no built-in, module or file that a worker could load"
     files = tuple(sorted(key for key in plugins.loaded() if Path(key).is_absolute()))
-    return Shipped(op.spec, os.getcwd(), op.time_limit, prop.id, files)
+    return Shipped(op.spec, os.getcwd(), op.time_limit, prop.id, files, op.framework)
 
 
 @functools.lru_cache(maxsize=16)
-def _load(spec: str, base: str, time_limit: float) -> Operator:
+def _load(spec: str, base: str, time_limit: float, framework: str) -> Operator:
     head, _, tail = spec.partition(":")
     where = spec
     if head.endswith(".py") and not Path(head).is_absolute():
         where = f"{Path(base) / head}:{tail}"
     try:
-        op = load_operator(where, time_limit=time_limit)
+        op = load_operator(where, time_limit=time_limit, framework=framework)
     except MtkdError as exc:
         raise ShippedLoadError(f"a worker could not load operator {spec!r}: {exc}") from None
     # Messages name the operator as the user did, wherever it was loaded.

@@ -26,7 +26,7 @@ from mtkd.counterexamples.shipping import ship
 from mtkd.errors import InvalidOptionError, MtkdError, OperatorFailure
 from mtkd.format import Format
 from mtkd.operators import BUILTINS, Operator, load_operator
-from mtkd.operators.loader import IMPORT_SECONDS
+from mtkd.operators.loader import FRAMEWORKS, IMPORT_SECONDS
 from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
 from mtkd.verify import Report, VerifyOptions, out_of_budget, verify, verify_all
@@ -297,6 +297,12 @@ def _backend(kind: str, workers: int, scheduler: str | None) -> Backend:
     return open_backend(BackendChoice(BackendKind(kind), workers, scheduler))
 
 
+FRAMEWORK_OPTION = click.option(
+    "--framework", type=click.Choice(list(FRAMEWORKS)), default="auto", show_default=True,
+    help="For an operator without a batched form: build one with torch.func.vmap (torch) or jax.vmap (jax) of "
+         "its single-input form, used only if it agrees with it (auto: the framework the operator returns; "
+         "numpy: never).")
+
 DOMAIN_OPTION = click.option(
     "--domain", type=click.Choice([d.value for d in Domain]), default=Domain.OPEN.value, show_default=True,
     help="open: every teacher entry > 0 (where the proofs live); closed: search teachers with exact zeros.")
@@ -337,18 +343,20 @@ DOMAIN_OPTION = click.option(
               help="Vocabulary sizes the search visits, e.g. 64, 2..8 or 2,3,4,8,16,64 (the default).")
 @click.option("--temperature-range", "t_range", type=(SECONDS, SECONDS), default=None, metavar="LO HI",
               help="Search temperatures in [LO, HI] only (default: 1e-6..1e6), e.g. where the operator is defined.")
+@FRAMEWORK_OPTION
 @_guard
 def verify_cmd(operator: str, properties: tuple[str, ...], seed: int, budget: float, max_inputs: int,
                engine: str, max_k: int, max_v: int, call_timeout: float, import_timeout: float, fmt: str,
                details: bool, html: Path | None, workers: int, save: bool, corpus_dir: str, no_corpus: bool,
                domain: str, backend: str, scheduler: str | None, ks: tuple[int, ...] | None,
-               vs: tuple[int, ...] | None, t_range: tuple[float, float] | None) -> None:
+               vs: tuple[int, ...] | None, t_range: tuple[float, float] | None, framework: str) -> None:
     """Check OPERATOR (built-in name, package.module:attr or file.py:attr) against every property."""
     if t_range is not None and t_range[0] > t_range[1]:
         raise click.BadParameter(f"LO = {t_range[0]:g} is above HI = {t_range[1]:g}; give the range as LO HI.",
                                  param_hint="--temperature-range")
     check_corpus_dir(corpus_dir, save)
-    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget,
+                       framework=framework)
     sizes = size_cycle(ks or DEFAULT_KS, vs or DEFAULT_VS)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=properties, max_k=max_k, max_v=max_v, workers=workers,
@@ -457,17 +465,19 @@ def report_cmd(out: Path, operators: tuple[str, ...], seed: int, budget: float, 
 @DOMAIN_OPTION
 @plugin_options
 @backend_options
+@FRAMEWORK_OPTION
 @_guard
 def search_cmd(operator: str, property_id: str, budget: float, max_inputs: int, seed: int, k: int | None,
                v: int | None, workers: int, call_timeout: float, import_timeout: float, save: bool, corpus_dir: str,
                fmt: str, details: bool, html: Path | None, memory_mb: int, domain: str, backend: str,
-               scheduler: str | None) -> None:
+               scheduler: str | None, framework: str) -> None:
     """Hunt for a counterexample to one PROPERTY of OPERATOR; print the best one found.
 
     Exit code 0 when nothing was refuted, 1 when refuted or the operator failed, 2 on usage errors.
     """
     check_corpus_dir(corpus_dir, save)
-    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget)
+    op = load_operator(operator, time_limit=call_timeout, import_timeout=import_timeout, budget=budget,
+                       framework=framework)
     prop = get_property(property_id)
     sizes = tuple((kk, vv) for kk, vv in _sizes(k, v, DEFAULT_SIZES))
     config = SearchConfig(seed=seed, seconds=budget, max_inputs=max_inputs, sizes=sizes, workers=workers,

@@ -160,3 +160,35 @@ def convert_output(out: Any) -> Returned:
 def _all_real_numbers(arr: np.ndarray) -> bool:
     return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                for v in np.ravel(arr))
+
+
+# ---- automatic batched forms ----------------------------------------------------------------------
+
+VMAP_ADAPTERS = {Framework.TORCH: "mtkd.operators.frameworks:torch_vmap",
+                 Framework.JAX: "mtkd.operators.frameworks:jax_vmap"}
+"""Tool-side batched forms built from a single-input form (``Operator.with_adapter``), per framework."""
+
+VMAP_NAMES = {Framework.TORCH: "torch.func.vmap", Framework.JAX: "jax.vmap"}
+
+
+def torch_vmap(obj: Any, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> Any:
+    """``obj`` mapped over the batch axis by ``torch.func.vmap``; its inputs become float64 tensors.
+
+    Runs in the operator's worker (an adapter). An operator that only works on numpy arrays, or
+    that leaves the tensor world (``.numpy()``, ``torch.tensor(t)`` on a batched tensor), raises
+    here, and the loader then keeps the single-input form alone.
+    """
+    import torch
+    from torch.func import vmap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # vmap's fallbacks warn about speed, not about results
+        return vmap(obj)(*(torch.from_numpy(np.array(a, dtype=np.float64)) for a in (P, T, w)))
+
+
+def jax_vmap(obj: Any, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> Any:
+    """``obj`` mapped over the batch axis by ``jax.vmap`` (see :func:`torch_vmap`)."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.vmap(obj)(*(jnp.asarray(a) for a in (P, T, w)))

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mtkd.errors import OperatorLoadError
+from mtkd.errors import OperatorFailure, OperatorLoadError
 
 from .builtin import BuiltinOperator
 from .derive import derive_precise
@@ -40,21 +40,65 @@ IMPORT_SECONDS = 60.0
 """How long importing a user operator (in its worker) may take: room for torch or jax to load."""
 
 
+FRAMEWORKS = ("auto", "numpy", "torch", "jax")
+"""``--framework`` choices: whose vmap may build a missing batched form (``numpy``: none)."""
+
+
 def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IMPORT_SECONDS,
-                  budget: float | None = None) -> Operator:
+                  budget: float | None = None, framework: str = "auto") -> Operator:
     """Resolve ``spec``; raise :class:`OperatorLoadError` with a one-paragraph explanation.
 
     Built-ins run in this process (the tool's own code); anything else is imported and run in a
     killable worker process (:mod:`mtkd.operators.sandbox`), never in this one. ``budget`` (the
     run's ``--budget``) also caps deriving a precise form, which calls the operator: with an
-    operator that hangs, ``--budget 2`` must not mean a 30 s wait before the run starts.
+    operator that hangs, ``--budget 2`` must not mean a 30 s wait before the run starts. A user
+    operator without a batched form gets one built by ``framework``'s vmap where that works
+    (:func:`auto_batched`).
     """
     head, _, tail = spec.partition(":")
     if head in BUILTINS:
         return _from_builtin(spec, head, tail, time_limit)
     _check_spec_shape(spec, head, tail)
     box = Sandbox(Target(spec, spec=spec), import_timeout=import_timeout)
-    return _remote(box, spec, time_limit, budget)
+    return auto_batched(_remote(box, spec, time_limit, budget), framework)
+
+
+def auto_batched(op: Operator, framework: str = "auto") -> Operator:
+    """``op`` with a batched form built by ``torch.func.vmap`` / ``jax.vmap`` of its single-input form.
+
+    ``framework`` ``auto`` takes the framework of what the operator returns at a probe input
+    (numpy: nothing to build); ``numpy`` never builds one. The built form is used only if it runs
+    and agrees with the single-input form at the forms check's probe inputs (within the single
+    form's measured error); otherwise the limitations say why it is not used.
+    """
+    from mtkd.counterexamples.forms import batched_problem
+
+    from .frameworks import VMAP_ADAPTERS, VMAP_NAMES, Framework
+
+    op = replace(op, framework=framework)
+    if op.batched_func is not None or framework == "numpy" or not isinstance(op.func, RemoteForm):
+        return op
+    if framework == "auto":
+        P = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+        try:
+            returned = op.func.run((P, np.array([0.7, 1.3]), np.array([0.4, 0.6])), op.time_limit)
+        except Exception:  # noqa: BLE001 - the properties report a failing operator, with the input
+            return op
+        chosen = Framework(returned.framework)
+    else:
+        chosen = Framework(framework)
+    if chosen not in VMAP_ADAPTERS:
+        return op
+    name = VMAP_NAMES[chosen]
+    built = op.with_adapter("batched", VMAP_ADAPTERS[chosen])
+    try:
+        problem = batched_problem(built)
+    except OperatorFailure as exc:
+        problem = str(exc)
+    if problem is not None:
+        return replace(op, batched_failure=f"{name} of the single-input form was tried and not used: {problem}")
+    return replace(built, batched_note=f"{name} of the single-input form, built by the tool; agrees with it at the "
+                                       "probe inputs")
 
 
 def _check_spec_shape(spec: str, head: str, tail: str) -> None:

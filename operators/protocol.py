@@ -223,6 +223,13 @@ class Operator:
     undefined_note: str = ""
     """The operator's own words on where it is undefined (``op.undefined_note``), appended to a
     NaN / inf ``error`` so that the report says *why* the output was not a number."""
+    batched_note: str = ""
+    """Non-empty when ``batched_func`` was built by the tool (``torch.func.vmap`` / ``jax.vmap`` of the
+    single-input form) and agreed with it at the probe inputs: how."""
+    batched_failure: str = ""
+    """Why building a batched form failed, when it was tried."""
+    framework: str = "auto"
+    """``--framework``: whose vmap builds a missing batched form (``auto``: the framework the operator returns)."""
     trusted: bool = False
     """The tool's own code (built-ins): called in-process, without a time limit."""
     isolation: str = "in-process"
@@ -286,7 +293,7 @@ class Operator:
     def capabilities(self) -> tuple[str, ...]:
         caps = ["single"]
         if self.batched_func is not None:
-            caps.append("batched")
+            caps.append(f"batched ({self.batched_note})" if self.batched_note else "batched")
         if self.precise_func is not None:
             caps.append("precise (derived from the code)" if self.derived_note else "precise")
         if self.algebraic is not None:
@@ -298,7 +305,8 @@ class Operator:
         notes = []
         if self.batched_func is None:
             notes.append("no batched form: the operator's worker calls it once per input (slower; the search "
-                         "takes smaller batches, the same input quota)")
+                         "takes smaller batches, the same input quota)"
+                         + (f" ({self.batched_failure})" if self.batched_failure else ""))
         if self.precise_func is None:
             notes.append(
                 "no precise form: counterexamples are confirmed only in float64 against a stated "

@@ -785,9 +785,11 @@ class Axiom5(Property):
         """Float evidence for part (b): follow ``T_k`` towards 0 or inf until the pool converges or stalls.
 
         The steps are decades of ``T_k`` (``1e-1 .. 1e-300`` or ``1e1 .. 1e300``); "stalls" only counts
-        beyond the scale where the data say convergence must have begun: ``T_k < w_min * gap / 100``
+        beyond the scale where the data say convergence must have begun: ``T_k < w_min * gap / (100 * C)``
         (``gap``: teacher ``k``'s log-ratio between its top two values; a weight ``w`` makes a geometric
-        pool converge only once ``w * gap / T_k`` is large) or ``T_k > 100 * range / w_min``.
+        pool converge only once ``w * gap / T_k`` is large, and only once it outweighs the other
+        teachers' temperature-scaled log-ranges, ``C = max(1, sum_j range_j / T_j)``: a teacher at
+        ``T_j = 1e-6`` delays the limit by a factor 1e6) or ``T_k > 100 * range / w_min``.
         """
         from mtkd.counterexamples.float_evidence import limit_evidence
 
@@ -815,7 +817,8 @@ class Axiom5(Property):
         if part == "b-zero":
             below = logs[logs < logs.max()]
             gap = float(logs.max() - below.max()) if len(below) else 1.0
-            past, params = wmin * gap / 100, [10.0 ** -j for j in range(1, 301)]
+            others = sum(float(np.ptp(np.log(P[j][P[j] > 0]))) / T[j] for j in range(len(P)) if j != k and w[j] > 0)
+            past, params = wmin * gap / (100 * max(1.0, others)), [10.0 ** -j for j in range(1, 301)]
         else:
             past, params = 100 * max(float(logs.max() - logs.min()), 1.0) / wmin, [10.0 ** j for j in range(1, 301)]
         ev = limit_evidence(distance, params, tol, past)

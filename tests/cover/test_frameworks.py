@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtkd.counterexamples.generators import generate
 from mtkd.operators import load_operator, wrap_callable
 from mtkd.operators.frameworks import Framework, OutputConversionError, convert_output
 
@@ -68,3 +69,35 @@ def test_jax_operator() -> None:
     jnp = pytest.importorskip("jax.numpy", reason="jax is an optional extra (pip install 'mtkd-verify[jax]')")
     r = convert_output(jnp.asarray([0.25, 0.75]))
     assert r.framework is Framework.JAX and r.values.tolist() == [0.25, 0.75]
+
+
+def test_torch_single_input_form_gets_a_checked_vmap_batched_form() -> None:
+    pytest.importorskip("torch", reason="torch is an optional extra (pip install 'mtkd-verify[torch]')")
+    op = load_operator(f"{ZOO_TORCH}:torch_linear_as_tensor")
+    assert op.capabilities[1].startswith("batched (torch.func.vmap of the single-input form")
+    x = generate(np.random.default_rng(0), 5, 3, 4)
+    assert np.allclose(op.evaluate(x.P, x.T, x.w), np.einsum("nk,nkv->nv", x.w, x.Q()), atol=1e-12)
+    # torch.tensor(t) cannot run under vmap: the single-input form stays alone, and the report says why.
+    copying = load_operator(f"{ZOO_TORCH}:torch_linear")
+    assert copying.batched_func is None
+    assert any("torch.func.vmap of the single-input form was tried and not used" in n for n in copying.limitations())
+    # --framework numpy: never built.
+    assert load_operator(f"{ZOO_TORCH}:torch_linear_as_tensor", framework="numpy").batched_func is None
+
+
+def test_vmap_form_that_disagrees_with_the_single_form_is_not_used() -> None:
+    pytest.importorskip("torch", reason="torch is an optional extra (pip install 'mtkd-verify[torch]')")
+    op = load_operator(f"{ZOO_TORCH}:torch_path_under_vmap")
+    assert op.batched_func is None
+    assert any("disagrees with op(P, T, w)" in n for n in op.limitations())
+
+
+def test_jax_single_input_form_gets_a_vmap_batched_form(tmp_path: Path) -> None:
+    pytest.importorskip("jax", reason="jax is an optional extra (pip install 'mtkd-verify[jax]')")
+    src = tmp_path / "jax_ops.py"
+    src.write_text("import jax, jax.numpy as jnp\n"
+                   "def pool(P, T, w):\n"
+                   "    Q = jax.nn.softmax(jnp.log(P) / T[:, None], axis=-1)\n"
+                   "    return (w[:, None] * Q).sum(0)\n")
+    op = load_operator(f"{src}:pool")
+    assert op.capabilities[1].startswith("batched (jax.vmap of the single-input form")

@@ -147,3 +147,19 @@ def test_exact_zero_is_decided_exactly_at_rational_temperatures() -> None:
     out = check_exact(load_operator("max"), get_property("axiom3"), x, {"k": 1, "k2": 0, "token": 0}, -1.0, exact=True)
     assert out.counterexample is not None and out.counterexample.certified
     assert "exactly 0" in out.counterexample.certificate and "exact arithmetic" in out.counterexample.certificate
+
+
+def test_limit_is_not_blamed_before_other_cold_teachers_let_it_converge() -> None:
+    # Geometric pool, every T = 1e-6: teacher 0's log-ratios scaled by 1/T_0 = 1e6 outweigh teacher
+    # 1's until T_1 < ~2.4e-7, so the pool converges to the limit only there. Found by bench/zoo.py
+    # as a false axiom5 refutation ("stays 1 from 1e-3 to 1e-6"); the stall scale now counts the
+    # other teachers' temperature-scaled log-ranges.
+    op = wrap_callable(zoo.mean_logits_batched, "mean_logits_batched", derive=False)
+    P = ((F("0.23518059700457"), F("0.13929766864976192"), F("0.10976110677942429"), F("0.06674801298871703"),
+          F("0.12809679125173712"), F("0.13465272349623092"), F("0.11642989284328475"), F("0.06983320698627397")),
+         (F("0.12636186161874371"), F("0.09978344446109966"), F("0.08805389729468245"), F("0.0961066780836113"),
+          F("0.15087061477605046"), F("0.1267548764583689"), F("0.1182651927964662"), F("0.19380343451097732")))
+    x = ExactPoint(tuple(tuple(v / sum(row) for v in row) for row in P), (F(1, 10**6), F(1, 10**6)),
+                   (F("0.5920889731529648"), F("0.4079110268470352")))
+    ev, _ = get_property("axiom5").follow_limit(op, x, {"part": "b-zero", "k": 1, "token": 0})
+    assert ev.verdict == "converges", ev.reason
