@@ -163,3 +163,18 @@ def test_limit_is_not_blamed_before_other_cold_teachers_let_it_converge() -> Non
                    (F("0.5920889731529648"), F("0.4079110268470352")))
     ev, _ = get_property("axiom5").follow_limit(op, x, {"part": "b-zero", "k": 1, "token": 0})
     assert ev.verdict == "converges", ev.reason
+
+
+def test_a_derived_form_that_is_nan_on_balls_at_a_zero_weight_is_not_a_disagreement() -> None:
+    # logsumexp_linear takes log(w): at w_k = 0 balls give NaN where float64 and mpmath give -inf.
+    # That is arithmetic the derived form does not run on, not a disagreement between the forms
+    # (it made 'mtkd verify' report axiom3 as an error of this correct linear pool).
+    from pathlib import Path
+
+    from mtkd.counterexamples.certify import _check_forms_agree
+    from mtkd.operators import load_operator
+
+    op = load_operator(f"{Path(__file__).parents[1] / 'zoo_operators.py'}:logsumexp_linear")
+    assert op.derived_note
+    x = ExactPoint(((F(1, 5), F(4, 5)), (F(1, 2), F(1, 2))), (F(1), F(2)), (F(1), F(0)))
+    _check_forms_agree(op, x)  # raises OperatorFailure on a disagreement
