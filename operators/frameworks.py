@@ -122,6 +122,9 @@ def convert_output(out: Any) -> Returned:
     of real numbers. The operator's tensors are detached and copied to the CPU first, so a
     gradient-tracking or CUDA tensor is read like any other.
     """
+    if type(out) is np.ndarray and out.dtype == np.float64:
+        # The common case, on the hot path of a single-input form's worker loop: a plain copy.
+        return Returned(out.copy(), "float64", Framework.NUMPY)
     framework = Framework.NUMPY
     module = _module_of(out)
     if module == "torch" and "torch" in sys.modules and isinstance(out, sys.modules["torch"].Tensor):

@@ -749,8 +749,12 @@ class Axiom5(Property):
         probed = iter(op.evaluate_together(probes))
         try:
             references = iter(op.evaluate_together([(P_lim, T_lim, x.w) for P_lim, T_lim, _ in limits]))
-        except OperatorUndefined:  # e.g. log 0 at a one-hot limit row: each reference by the open-domain path
-            references = iter([self._reference(op, x, P_lim, T_lim, k) for P_lim, T_lim, k in limits])
+        except OperatorUndefined:  # e.g. log 0 at a one-hot limit row: limit rows with zeros by the open-domain path
+            try:
+                references = iter(op.evaluate_together([(self._inside(x, P_lim, k), T_lim, x.w)
+                                                        for P_lim, T_lim, k in limits]))
+            except OperatorUndefined:  # one by one, to tell which reference is undefined
+                references = iter([self._reference(op, x, P_lim, T_lim, k) for P_lim, T_lim, k in limits])
         for k in range(K):
             diff = np.abs(next(probed) - Q[:, k])
             keep(-diff.max(axis=-1), 0, k, diff.argmax(axis=-1))
@@ -777,9 +781,17 @@ class Axiom5(Property):
         except OperatorUndefined:
             if not (P_lim[:, k] == 0).any():
                 raise
-            inside = P_lim.copy()
-            inside[:, k] = (1 - ONE_HOT_PATH_E) * P_lim[:, k] + ONE_HOT_PATH_E * x.P[:, k]
-            return op.evaluate(inside, T_lim, x.w)
+            return op.evaluate(Axiom5._inside(x, P_lim, k), T_lim, x.w)
+
+    @staticmethod
+    def _inside(x: Batch, P_lim: np.ndarray, k: int) -> np.ndarray:
+        """``P_lim`` with teacher ``k``'s limit row moved into the open domain, ``(1 - e) limit + e p_k``,
+        where it has zeros (rows without zeros unchanged)."""
+        if not (P_lim[:, k] == 0).any():
+            return P_lim
+        inside = P_lim.copy()
+        inside[:, k] = (1 - ONE_HOT_PATH_E) * P_lim[:, k] + ONE_HOT_PATH_E * x.P[:, k]
+        return inside
 
     def follow_limit(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any]) -> tuple[Any, PreciseMargin]:
         """Float evidence for part (b): follow ``T_k`` towards 0 or inf until the pool converges or stalls.

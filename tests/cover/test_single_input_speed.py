@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -32,11 +33,17 @@ def _linear(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
     return w @ (Q / Q.sum(axis=1, keepdims=True))
 
 
-class _Counting:
-    """The linear pool as a single-input callable that counts how often the tool calls evaluate()."""
+def _centred_linear(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The linear pool from logits centred by their mean: NaN at a one-hot teacher (log 0 - mean)."""
+    logp = np.log(P)
+    return _linear(np.exp(logp - logp.mean(axis=1, keepdims=True)), T, w)
 
-    def __init__(self) -> None:
-        self.op = wrap_callable(_linear, "counted-linear", derive=False)
+
+class _Counting:
+    """A single-input callable (the linear pool) that counts how often the tool calls evaluate()."""
+
+    def __init__(self, fn: Callable[..., np.ndarray] = _linear) -> None:
+        self.op = wrap_callable(fn, "counted", derive=False)
         self.calls = 0
 
     def operator(self) -> Operator:
@@ -59,6 +66,17 @@ def test_axiom5_probes_every_teacher_in_two_calls() -> None:
     # for the 8 limit pools; separate calls would be 4 * 7 = 28.
     assert counter.calls == 2
     assert (m.values > -1e-9).all()  # the linear pool satisfies axiom5
+
+
+def test_axiom5_references_undefined_at_one_hot_rows_take_one_more_call() -> None:
+    counter = _Counting(_centred_linear)
+    x = generate(np.random.default_rng(0), 8, 3, 4)
+    with np.errstate(all="ignore"):
+        m = get_property("axiom5").margins(counter.operator(), x, np.random.default_rng(1))
+    # probes; limit pools (NaN at the one-hot rows); limit pools along the open-domain path. One by
+    # one, the fallback would make 3 * 2 * 2 more calls.
+    assert counter.calls == 3
+    assert (m.values > -1e-9).all()
 
 
 def test_jump_search_needs_one_call_per_round() -> None:
