@@ -20,7 +20,7 @@ from mtkd.theorems.smt import encodable, smt_check
 OPERATORS = [("linear", {}), ("max", {}), ("power", {"alpha": 2.0})]
 PROPERTIES = ["axiom1", "axiom1-hull", "axiom2", "axiom3", "assumption-L", "def-IV.1",
               "prop-IV.11", "cor-IV.12", "thm-IV.2", "axiom5"]
-QUERY_LIMIT = 10.0  # seconds per z3 query, as in the default run
+QUERY_LIMIT = 10.0  # seconds per z3 query (the default before the rlimit quota decided: bench/smt_rlimit.md)
 RLIMIT = 10**12     # effectively unlimited: the question is wall-clock scaling
 N_MAX = 7           # K = V = 7 already has 49 teacher variables; enough to see the trend
 PAIR_BUDGET = 60.0  # seconds per (operator, property) pair, to keep the run under 10 minutes

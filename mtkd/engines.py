@@ -16,6 +16,7 @@ from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
 from mtkd.theorems import Absent, Property
 from mtkd.theorems.smt import smt_check
+from mtkd.theorems.smt_runner import RLIMIT
 from mtkd.theorems.symbolic_verdicts import symbolic_check
 from mtkd.theorems.traced import analysis_of, traced_smt_check, traced_symbolic_check
 
@@ -50,7 +51,9 @@ def symbolic_backend(op: Operator, prop: Property, max_k: int = 4, max_v: int = 
     return symbolic_check(name, params, prop.id)
 
 
-def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
+def smt_backend(max_k: int, max_v: int, time_limit: float, rlimit: int = RLIMIT) -> Backend:
+    """z3 on built-ins by name and on other operators' traced formulas; ``rlimit`` (z3 resource
+    units) decides each query, ``time_limit`` (seconds) is its safety net (:mod:`mtkd.theorems.smt_runner`)."""
     def run(op: Operator, prop: Property) -> Result | None:
         analysis = analysis_of(op) if op.algebraic is None else None
         if op.algebraic is None and analysis is None:
@@ -59,10 +62,11 @@ def smt_backend(max_k: int, max_v: int, time_limit: float) -> Backend:
         if isinstance(prop.smt, Absent):
             return Result(prop.id, Verdict.UNKNOWN, method="smt (z3)", message=prop.smt.reason)
         if analysis is not None:
-            return traced_smt_check(analysis, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
+            return traced_smt_check(analysis, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit,
+                                    rlimit=rlimit)
         assert op.algebraic is not None  # the analysis is only made for operators without a known formula
         name, params = op.algebraic
-        return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit)
+        return smt_check(name, params, prop.id, max_k=max_k, max_v=max_v, time_limit=time_limit, rlimit=rlimit)
 
     return run
 

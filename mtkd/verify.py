@@ -24,6 +24,7 @@ from mtkd.errors import MtkdError, OperatorFailure
 from mtkd.operators import Operator
 from mtkd.results import Result, Verdict
 from mtkd.theorems import Domain, Property, resolve, unstated_reason
+from mtkd.theorems.smt_runner import RLIMIT, SAFETY_NET_SECONDS
 
 from .corpus_dirs import replay_dirs
 from .engines import Backend, Engine, search_backend, smt_backend, symbolic_backend
@@ -50,7 +51,10 @@ class VerifyOptions:
     properties: tuple[str, ...] = ()
     max_k: int = 4
     max_v: int = 4
-    smt_time_limit: float = 10.0
+    smt_rlimit: int = RLIMIT
+    """z3 resource units per query: the quota that decides whether a size is proved (deterministic)."""
+    smt_time_limit: float = SAFETY_NET_SECONDS
+    """Seconds per z3 query: only a safety net, far above what ``smt_rlimit`` costs."""
     workers: int = 1
     """Local processes for the search streams when no backend is given; the report does not depend on it."""
     corpus: str | None = ""
@@ -165,8 +169,8 @@ def _assemble(op: Operator, options: VerifyOptions, checked: Sequence[tuple[Resu
                   annotate([r for r, _ in checked], options.max_k, options.max_v),
                   tuple(alarm for _, alarm in checked if alarm),
                   {"budget": options.budget, "max_inputs": options.max_inputs, "engine": options.engine.value,
-                   "max_k": options.max_k, "max_v": options.max_v, "domain": options.domain.value,
-                   "k": sorted({k for k, _ in options.sizes}), "v": sorted({v for _, v in options.sizes}),
+                   "max_k": options.max_k, "max_v": options.max_v, "smt_rlimit": options.smt_rlimit,
+                   "domain": options.domain.value, "k": sorted({k for k, _ in options.sizes}), "v": sorted({v for _, v in options.sizes}),
                    "temperature_range": list(options.temperature_range) if options.temperature_range else None},
                   run or {})
 
@@ -332,7 +336,8 @@ def _prove(op: Operator, prop: Property, options: VerifyOptions) -> Evidence:
         provers.append(partial(symbolic_backend, max_k=options.max_k, max_v=options.max_v))
     if options.engine in (Engine.ALL, Engine.SMT):
         # z3 cannot be interrupted by the wall's alarm: each query gets at most the time left.
-        provers.append(smt_backend(options.max_k, options.max_v, max(0.1, budget.clamp(options.smt_time_limit))))
+        provers.append(smt_backend(options.max_k, options.max_v, max(0.1, budget.clamp(options.smt_time_limit)),
+                                   options.smt_rlimit))
     notes: list[ProverNote] = []
     for backend in provers:
         r = backend(op, prop)

@@ -32,7 +32,7 @@ from mtkd.results import Counterexample, ProofScope, Result, Verdict
 from .catalogue import PROPERTIES
 from .parts import Absent, Relaxation, SmtEncoding, SmtOperatorFree, SmtPart
 from .smt_properties import Setup, Stage
-from .smt_runner import run_query
+from .smt_runner import RLIMIT, SAFETY_NET_SECONDS, run_query
 
 METHOD = "smt (z3)"
 
@@ -150,13 +150,15 @@ def relaxed_stages(enc: Encoder, part: SmtEncoding, K: int, V: int) -> list[Stag
 
 
 def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
-              max_k: int = 4, max_v: int = 4, time_limit: float = 10.0,
-              rlimit: int = 50_000_000) -> Result | None:
+              max_k: int = 4, max_v: int = 4, time_limit: float = SAFETY_NET_SECONDS,
+              rlimit: int = RLIMIT) -> Result | None:
     """Prove ``prop_id`` for ``op_name`` at every size up to ``(max_k, max_v)``, or refute it.
 
     Returns None when the pair has no encoding (see :func:`encodable`, :data:`OUTSIDE_THEORY`).
-    ``time_limit`` (seconds) and ``rlimit`` bound *each* z3 query. A size whose query gives up
-    is reported as not proved, and larger sizes that contain it are skipped to save budget.
+    ``rlimit`` (z3 resource units, the quota that decides) and ``time_limit`` (seconds, a safety net
+    far above it) bound *each* z3 query (:mod:`.smt_runner`). A size whose query gives up is
+    reported as not proved, with the limit that stopped it, and larger sizes that contain it are
+    skipped to save budget.
     """
     part = _part(prop_id)
     enc = make_encoder(op_name, params, max_k)
@@ -165,8 +167,8 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
     return check_encoder(enc, prop_id, max_k=max_k, max_v=max_v, time_limit=time_limit, rlimit=rlimit)
 
 
-def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4, time_limit: float = 10.0,
-                  rlimit: int = 50_000_000) -> Result | None:
+def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
+                  time_limit: float = SAFETY_NET_SECONDS, rlimit: int = RLIMIT) -> Result | None:
     """:func:`smt_check` for any encoder (a built-in's, or a traced formula's)."""
     part = _part(prop_id)
     if isinstance(part, Absent):
@@ -191,7 +193,7 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
             out = run_query(stage.assertions[0].ctx, stage.assertions, time_limit=time_limit,
                             rlimit=rlimit)
             queries.append({**size.to_json(), "stage": stage.note or "violation",
-                            "status": out.status, "seconds": round(out.seconds, 3)})
+                            "status": out.status, "rlimit_used": out.work, "seconds": round(out.seconds, 3)})
             if out.status == "unknown":  # a later stage may still decide this size
                 reasons.append(f"{stage.note or 'violation'}: {out.reason}")
                 continue
@@ -262,7 +264,7 @@ def _lemmas_hold(stage: Stage, size: Size, queries: list[dict[str, Any]], time_l
     for lemma in stage.lemmas:
         out = run_query(lemma[0].ctx, lemma, time_limit=time_limit, rlimit=rlimit)
         queries.append({**size.to_json(), "stage": "lemma for " + stage.note,
-                        "status": out.status, "seconds": round(out.seconds, 3)})
+                        "status": out.status, "rlimit_used": out.work, "seconds": round(out.seconds, 3)})
         if out.status != "unsat":
             return False
     return True

@@ -1,16 +1,20 @@
-"""One z3 query under hard limits: a deterministic resource limit and a wall-clock limit.
+"""One z3 query under two limits: a deterministic work quota that decides, and a time cap behind it.
 
-z3's own ``timeout`` parameter is advisory (it is polled, and some tactics ignore it for long
-stretches), so every query gets its own :class:`z3.Context` and a :class:`threading.Timer`
-that calls ``ctx.interrupt()`` when the wall-clock budget is spent. ``ctypes`` releases the GIL
-while ``check()`` runs, so the timer thread fires on time. ``rlimit`` is deterministic across
-machines and is what makes a limit reproducible; the wall clock is the safety net.
+The quota is z3's ``rlimit`` (resource units: z3 counts them as it works, identically on every
+machine and at any load), so whether a query is decided depends on the query alone. Wall-clock
+seconds are only a safety net set far above what the quota costs: on a loaded machine the
+same work takes several times longer, and a time limit that fired first would let load decide
+the report. Each query gets its own :class:`z3.Context` and a :class:`threading.Timer` that calls
+``ctx.interrupt()`` when the cap is reached (z3's own ``timeout`` is polled, and some tactics
+ignore it for long stretches); ``ctypes`` releases the GIL while ``check()`` runs, so the timer
+fires on time. A query the safety net stopped says so (:data:`SAFETY_NET`), never "quota".
 
 >>> import z3
 >>> ctx = z3.Context()
 >>> x = z3.Real("x", ctx)
->>> run_query(ctx, [x * x == 2, x < 0], time_limit=5.0, rlimit=10_000_000).status
-'sat'
+>>> out = run_query(ctx, [x * x == 2, x < 0])
+>>> out.status, 0 < out.work < RLIMIT
+('sat', True)
 """
 
 from __future__ import annotations
@@ -24,43 +28,84 @@ import z3
 
 from mtkd import budget
 
+RLIMIT = 12_000_000
+"""z3 resource units one query may spend: the quota that decides. Every query the built-ins'
+report (``mtkd report``, all engines, and ``--engine smt``) and the traced proofs of
+``tests/zoo_operators.py`` decide needs at most 2.1M units (``bench/smt_rlimit.md``); the quota is
+a few times that. Spending all of it costs about 6-12 CPU-s on the 2-core reference machine."""
 
-@dataclass
+SAFETY_NET_SECONDS = 300.0
+"""Wall-clock cap of one query: a safety net far above what :data:`RLIMIT` costs (about 12 CPU-s
+at most, so a query stopped here ran ~15x longer than the quota needs at idle: the machine was
+overloaded or z3 stopped counting). Never the reason a query is decided or not on a normal run."""
+
+QUOTA = "quota"
+SAFETY_NET = "time cap (safety net)"
+
+
+@dataclass(frozen=True)
 class QueryOutcome:
-    """What one solver call returned; ``model`` is only set when ``status == "sat"``."""
+    """What one solver call returned; ``model`` is only set when ``status == "sat"``.
+
+    ``work``: z3 resource units the query spent (deterministic); ``cpu_seconds``: the CPU time of
+    the thread that ran it; ``stopped_by``: for ``unknown``, :data:`QUOTA`, :data:`SAFETY_NET` or
+    ``"z3"`` (the solver gave up by itself, e.g. an incomplete theory)."""
 
     status: str  # "sat" | "unsat" | "unknown"
     seconds: float
     reason: str = ""
     model: z3.ModelRef | None = None
+    work: int = 0
+    cpu_seconds: float = 0.0
+    stopped_by: str = ""
 
 
-def run_query(ctx: z3.Context, assertions: Sequence[z3.BoolRef], *, time_limit: float,
-              rlimit: int) -> QueryOutcome:
-    """Check ``assertions`` (all built in ``ctx``) with both limits enforced."""
+def run_query(ctx: z3.Context, assertions: Sequence[z3.BoolRef], *, rlimit: int = RLIMIT,
+              time_limit: float = SAFETY_NET_SECONDS) -> QueryOutcome:
+    """Check ``assertions`` (all built in ``ctx``) within ``rlimit`` units, ``time_limit`` seconds at most."""
     # QF_NRA selects nlsat directly, which is complete for polynomial real arithmetic; the
     # default portfolio first tries incomplete tactics that waste the budget on these queries.
-    # The run's --budget wall: z3 cannot be interrupted by its alarm, so it gets at most what is left.
+    # The run's --budget wall: z3 cannot be interrupted by its alarm, so it gets at most the time left.
     time_limit = max(0.05, budget.clamp(time_limit))
     solver = z3.SolverFor("QF_NRA", ctx=ctx)
-    solver.set("rlimit", int(rlimit))
+    solver.set("rlimit", int(rlimit))  # relative: the context may already have counted units
     solver.set("timeout", max(1, int(time_limit * 1000)))
     solver.add(*assertions)
-    timer = threading.Timer(time_limit, ctx.interrupt)
-    start = time.perf_counter()
+    counted = _rlimit_count(solver)
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        ctx.interrupt()
+
+    timer = threading.Timer(time_limit, interrupt)
+    start, cpu = time.perf_counter(), time.thread_time()
     timer.start()
     try:
         answer = solver.check()
     finally:
         timer.cancel()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    work = _rlimit_count(solver) - counted
     if answer == z3.sat:
-        return QueryOutcome("sat", seconds, model=solver.model())
+        return QueryOutcome("sat", seconds, model=solver.model(), work=work, cpu_seconds=cpu)
     if answer == z3.unsat:
-        return QueryOutcome("unsat", seconds)
+        return QueryOutcome("unsat", seconds, work=work, cpu_seconds=cpu)
     if budget.expired():
         raise budget.BudgetExhausted()
-    reason = solver.reason_unknown()
-    if seconds >= time_limit * 0.98 or reason in ("canceled", "timeout", "interrupted from keyboard"):
-        reason = f"wall-clock limit ({time_limit:g} s; z3 said: {reason})"
-    return QueryOutcome("unknown", seconds, reason=reason)
+    said = solver.reason_unknown()
+    if "resource limit" in said:
+        return QueryOutcome("unknown", seconds, work=work, cpu_seconds=cpu, stopped_by=QUOTA, reason=(
+            f"{QUOTA}: all {rlimit:,} z3 resource units (rlimit) spent"))
+    if fired.is_set() or said in ("canceled", "timeout"):
+        return QueryOutcome("unknown", seconds, work=work, cpu_seconds=cpu, stopped_by=SAFETY_NET, reason=(
+            f"{SAFETY_NET}: stopped at {time_limit:g} s wall clock with {work:,} of its {rlimit:,} rlimit units "
+            f"spent; not a quota give-up: another machine or load may decide it (z3 said: {said})"))
+    return QueryOutcome("unknown", seconds, work=work, cpu_seconds=cpu, stopped_by="z3",
+                        reason=f"z3 gave up by itself: {said}")
+
+
+def _rlimit_count(solver: z3.Solver) -> int:
+    """The context's running count of resource units ("rlimit count" in z3's statistics)."""
+    stats = solver.statistics()
+    return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0

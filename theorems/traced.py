@@ -34,7 +34,7 @@ from mtkd.results import ProofScope, Result, Verdict
 
 from . import operator_exprs as ox
 from .parts import Absent, SmtEncoding
-from .smt_runner import run_query
+from .smt_runner import RLIMIT, SAFETY_NET_SECONDS, run_query
 from .tracing import Analysis, TraceDeclined, analysis_for, is_rational, symmetries
 
 
@@ -185,7 +185,7 @@ def _domain_lemma_uncached(enc: TracedEncoder, K: int, V: int, time_limit: float
     dom = t.constraints + [x >= 0 for x in w] + [z3.Sum(w) == 1]
     out = run_query(ctx, [z3.Or([d == 0 for d in tr.divisors])] + tr.cons + dom, time_limit=time_limit, rlimit=rlimit)
     return out.status == "unsat", {"K": K, "V": V, "stage": "lemma: no divisor vanishes", "status": out.status,
-                                   "seconds": round(out.seconds, 3)}
+                                   "rlimit_used": out.work, "seconds": round(out.seconds, 3)}
 
 
 def _unknown(prop_id: str, method: str, form: str, why: str) -> Result:
@@ -193,7 +193,7 @@ def _unknown(prop_id: str, method: str, form: str, why: str) -> Result:
 
 
 def traced_smt_check(analysis: Analysis, prop_id: str, *, max_k: int = 4, max_v: int = 4,
-                     time_limit: float = 10.0, rlimit: int = 50_000_000) -> Result | None:
+                     time_limit: float = SAFETY_NET_SECONDS, rlimit: int = RLIMIT) -> Result | None:
     """z3 on the traced formula (see the module doc); None when the property has no encoding."""
     from .smt import _part, check_encoder, smt_check
 

@@ -252,7 +252,7 @@ SMT_REFUTATIONS = [
 
 @pytest.mark.parametrize("spec,name,params,pid", SMT_REFUTATIONS)
 def test_smt_counterexamples_replay_as_standing(tmp_path: Path, spec, name, params, pid) -> None:
-    r = smt_check(name, params, pid, max_k=3, max_v=3, time_limit=10)
+    r = smt_check(name, params, pid, max_k=3, max_v=3)
     assert r is not None and r.verdict is Verdict.REFUTED and r.certified, r
     cx = r.counterexample
     op, prop = load_operator(spec), get_property(pid)

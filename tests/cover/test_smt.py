@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import z3
 
 from mtkd.results import Verdict
 from mtkd.theorems import PROPERTIES, Absent
-from mtkd.theorems.smt import encodable, smt_check
+from mtkd.theorems.smt import Size, _part, _stages, encodable, make_encoder, smt_check
+from mtkd.theorems.smt_runner import QUOTA, RLIMIT, SAFETY_NET, run_query
 
 LINEAR_TRUE = ["axiom1", "axiom1-hull", "axiom2", "axiom3", "assumption-L", "def-IV.1",
                "prop-IV.11", "cor-IV.12", "thm-IV.2", "axiom5"]
@@ -14,7 +16,7 @@ LINEAR_TRUE = ["axiom1", "axiom1-hull", "axiom2", "axiom3", "assumption-L", "def
 
 @pytest.mark.parametrize("prop", LINEAR_TRUE)
 def test_linear_is_proved_with_named_sizes(prop: str) -> None:
-    r = smt_check("linear", {}, prop, max_k=3, max_v=3, time_limit=10.0)
+    r = smt_check("linear", {}, prop, max_k=3, max_v=3)
     assert r is not None
     assert r.verdict is Verdict.PROVED, r.message
     assert r.method == "smt (z3)" and not r.certified
@@ -25,7 +27,7 @@ def test_linear_is_proved_with_named_sizes(prop: str) -> None:
         assert "V in 2..3" in r.scope
     queries = r.extra["queries"]
     assert queries and all(q["status"] == "unsat" for q in queries)
-    assert all(q["seconds"] < 10.0 for q in queries)
+    assert all(q["rlimit_used"] < RLIMIT for q in queries)
     assert max(q["K"] for q in queries) == 3
 
 
@@ -57,26 +59,47 @@ def test_encodable_agrees_with_smt_check() -> None:
     assert encodable("power", {"alpha": 0.5}, "def-IV.1")
 
 
-def test_tiny_rlimit_gives_unknown_with_a_reason() -> None:
-    # rlimit is deterministic: one unit of work cannot decide any power-mean query.
-    r = smt_check("power", {"alpha": 2}, "def-IV.1", max_k=2, max_v=2, rlimit=1)
-    assert r is not None
-    assert r.verdict is Verdict.UNKNOWN, (r.verdict, r.message)
-    assert "resource limit" in r.message, r.message
-    assert r.extra["queries"] and all(q["status"] == "unknown" for q in r.extra["queries"])
+def test_a_spent_quota_gives_unknown_with_the_same_reason_on_every_run() -> None:
+    # The quota decides: the same query spends the same z3 resource units on any machine and at any
+    # load, so a quota too small for K = 1 (it needs ~1,800 units) gives the same unknown, word for
+    # word, on every run. The safety net (a minute per query) cannot stop a query of 1,000 units.
+    runs = [smt_check("power", {"alpha": 2}, "def-IV.1", max_k=2, max_v=2, rlimit=1_000, time_limit=60.0)
+            for _ in range(2)]
+    for r in runs:
+        assert r is not None and r.verdict is Verdict.UNKNOWN, r
+        assert "K=1 V=2: violation: quota: all 1,000 z3 resource units (rlimit) spent" in r.message, r.message
+        assert SAFETY_NET not in r.message
+        assert r.extra["queries"] and all(q["status"] == "unknown" for q in r.extra["queries"])
+    assert runs[0].message == runs[1].message
+    assert [q["rlimit_used"] for q in runs[0].extra["queries"]] == [q["rlimit_used"] for q in runs[1].extra["queries"]]
 
 
-def test_timed_out_size_is_excluded_from_the_scope() -> None:
-    # K = 3, V = 2 needs far more than 0.5 s (it times out at 10 s); K <= 2 takes milliseconds.
-    r = smt_check("power", {"alpha": 2}, "def-IV.1", max_k=3, max_v=2, time_limit=0.5)
+def test_a_size_beyond_the_quota_is_excluded_from_the_scope() -> None:
+    # K <= 2 needs under 50,000 units per query; every query at K = 3, V = 2 more than 200,000.
+    r = smt_check("power", {"alpha": 2}, "def-IV.1", max_k=3, max_v=2, rlimit=200_000)
     assert r is not None and r.verdict is Verdict.PROVED
     assert r.scope.startswith("only at (K=1 V=2), (K=2 V=2),") and "K=3" not in r.scope
-    assert "not proved: K=3 V=2" in r.message and "wall-clock" in r.message, r.message
+    assert "not proved: K=3 V=2" in r.message and "quota: all 200,000 z3 resource units" in r.message, r.message
 
 
-def test_wall_clock_limit_is_enforced() -> None:
-    # An rlimit too large to matter: only the wall clock can stop these queries.
-    r = smt_check("power", {"alpha": 2}, "axiom1-hull", max_k=3, max_v=3,
-                  time_limit=0.5, rlimit=10**12)
-    assert r is not None
-    assert all(q["seconds"] < 2.0 for q in r.extra["queries"])
+def test_a_query_stopped_by_the_safety_net_says_so() -> None:
+    # With a quota too large to matter, only the time cap can stop the exact power-mean query at
+    # K = 3, V = 2 (it needs more than the default quota, seconds of CPU; never 0.05 s): its reason
+    # names the safety net, never the quota.
+    enc = make_encoder("power", {"alpha": 2})
+    assert enc is not None
+    exact = _stages(enc, _part("def-IV.1"), Size(3, 2))[-1]
+    out = run_query(exact.assertions[0].ctx, exact.assertions, time_limit=0.05, rlimit=10**12)
+    assert (out.status, out.stopped_by) == ("unknown", SAFETY_NET), out
+    assert out.reason.startswith(SAFETY_NET) and "not a quota give-up" in out.reason and "quota:" not in out.reason
+
+
+def test_query_outcomes_name_what_stopped_them() -> None:
+    ctx = z3.Context()
+    x, y = z3.Reals("x y", ctx)
+    hard = [x * x * x + y * y * x - 3 * x * y + 7 == 0, x * y > 5, x < -1]
+    quota = run_query(ctx, hard, rlimit=500)
+    assert (quota.status, quota.stopped_by) == ("unknown", QUOTA) and quota.reason.startswith("quota:")
+    assert 500 <= quota.work < 1000  # the units spent, counted from this query's start
+    easy = run_query(ctx, [x * x == 2])
+    assert (easy.status, easy.stopped_by, easy.reason) == ("sat", "", "") and 0 < easy.work < RLIMIT
