@@ -21,7 +21,7 @@ import importlib.util
 import inspect
 import math
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -32,6 +32,7 @@ from mtkd.errors import OperatorFailure, OperatorLoadError
 
 from .builtin import BuiltinOperator
 from .derive import derive_precise
+from .frameworks import Returned
 from .protocol import DeadlineExceeded, Operator, RemoteForm, deadline
 from .registry import BUILTINS
 from .sandbox import CallTimedOut, Loaded, Sandbox, SandboxFailure, Target, TransportError
@@ -60,16 +61,18 @@ def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IM
         return _from_builtin(spec, head, tail, time_limit)
     _check_spec_shape(spec, head, tail)
     box = Sandbox(Target(spec, spec=spec), import_timeout=import_timeout)
-    return auto_batched(_remote(box, spec, time_limit, budget), framework)
+    op, plain = _remote(box, spec, time_limit, budget)
+    return auto_batched(op, framework, plain)
 
 
-def auto_batched(op: Operator, framework: str = "auto") -> Operator:
+def auto_batched(op: Operator, framework: str = "auto", plain: PlainCall | None = None) -> Operator:
     """``op`` with a batched form built by ``torch.func.vmap`` / ``jax.vmap`` of its single-input form.
 
     ``framework`` ``auto`` takes the framework of what the operator returns at a probe input
     (numpy: nothing to build); ``numpy`` never builds one. The built form is used only if it runs
     and agrees with the single-input form at the forms check's probe inputs (within the single
-    form's measured error); otherwise the limitations say why it is not used.
+    form's measured error); otherwise the limitations say why it is not used. ``plain``: the
+    probe call made at load, if there was one (an operator is not called again to learn it).
     """
     from mtkd.counterexamples.forms import batched_problem
 
@@ -79,12 +82,11 @@ def auto_batched(op: Operator, framework: str = "auto") -> Operator:
     if op.batched_func is not None or framework == "numpy" or not isinstance(op.func, RemoteForm):
         return op
     if framework == "auto":
-        P = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
-        try:
-            returned = op.func.run((P, np.array([0.7, 1.3]), np.array([0.4, 0.6])), op.time_limit)
-        except Exception:  # noqa: BLE001 - the properties report a failing operator, with the input
-            return op
-        chosen = Framework(returned.framework)
+        if plain is None:
+            plain = _plain_call(op.func.sandbox, op.time_limit)
+        if plain.returned is None:
+            return op  # the properties report a failing operator, with the input
+        chosen = Framework(plain.returned.framework)
     else:
         chosen = Framework(framework)
     if chosen not in VMAP_ADAPTERS:
@@ -124,12 +126,15 @@ DERIVE_SECONDS = 30.0
 """... and at most this many seconds, and never more than the run's --budget."""
 
 
-def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = None) -> Operator:
+def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = None) -> tuple[Operator, PlainCall]:
+    """The operator in its worker, and what it did with a plain input (its framework; a hang)."""
     info = box.load()
+    cap = min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS)
+    plain = _plain_call(box, min(time_limit, cap))
     if box.target.derive and not info.has_precise and not info.derived_note and not info.derive_failure:
-        slow = _slower_than(box, time_limit)
-        info = (replace(info, derive_failure=slow) if slow else
-                box.derive(min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS)))
+        info = (replace(info, derive_failure="deriving a precise form was not tried: the operator did not return "
+                                             f"within {plain.timed_out:g} s on a plain input")
+                if plain.timed_out else box.derive(cap))
     return Operator(
         spec=spec,
         func=RemoteForm(box, "func", time_limit),
@@ -141,26 +146,35 @@ def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = N
         derived_note=info.derived_note,
         derive_failure=info.derive_failure,
         isolation="worker process",
-    )
+    ), plain
 
 
-_PLAIN_INPUT = (np.array([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]]), np.ones(2), np.array([0.5, 0.5]))
+@dataclass(frozen=True)
+class PlainCall:
+    """The single-input form at one plain input, called once at load."""
+
+    returned: Returned | None
+    """What it returned (its framework decides the vmap); ``None`` if it failed or hung."""
+    timed_out: float = 0.0
+    """The limit it did not return within (0: it answered or failed)."""
 
 
-def _slower_than(box: Sandbox, time_limit: float) -> str:
-    """Why not to derive, if the float form does not answer a plain input within the call limit.
+_PLAIN_INPUT = (np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]), np.array([0.7, 1.3]), np.array([0.4, 0.6]))
 
-    Deriving runs the operator in one request under a limit of many calls; an operator that hangs
-    would hold every load for that whole limit. One ordinary call tells first. Other failures are
-    left to the derivation (and to the search, which reports them with their input).
+
+def _plain_call(box: Sandbox, limit: float) -> PlainCall:
+    """One ordinary call before anything that calls the operator many times in one request.
+
+    Deriving runs the operator under a limit of many calls; an operator that hangs would hold every
+    load for that whole limit (and for ``--call-timeout``, outside ``--budget``). Other failures are
+    left to the derivation and to the search, which reports them with their input.
     """
     try:
-        box.call("func", _PLAIN_INPUT, limit=time_limit)
+        return PlainCall(box.call("func", _PLAIN_INPUT, limit=limit))
     except CallTimedOut:
-        return f"deriving a precise form was not tried: the operator did not return within {time_limit:g} s on a plain input"
+        return PlainCall(None, limit)
     except SandboxFailure:
-        return ""
-    return ""
+        return PlainCall(None)
 
 
 def resolve_spec(spec: str) -> Any:
@@ -240,7 +254,7 @@ def wrap_callable(obj: Any, spec: str, time_limit: float = 5.0, derive: bool = T
                         undefined_note=info.undefined_note, trusted=own)
     try:
         box = Sandbox(Target.by_reference(obj, spec, derive))
-        remote = _remote(box, spec, time_limit)
+        remote, _ = _remote(box, spec, time_limit)
         assert box.loaded is not None
         if (box.loaded.has_batched, box.loaded.has_precise, box.loaded.undefined_note) == (
                 info.has_batched, info.has_precise, info.undefined_note):

@@ -80,8 +80,12 @@ def _series_from(coeffs: list[tuple], prec: int) -> arb_series:
     return arb_series([_arb_from(*c) for c in coeffs], prec=prec)
 
 
-copyreg.pickle(arb, _reduce_arb)
-copyreg.pickle(arb_series, _reduce_series)
+if __name__ == "mtkd.operators.precision_arb":
+    # Only the canonical module registers: a second import of this file under another name (the
+    # doctest run imports it as ``operators.precision_arb``) would otherwise take over the
+    # reductions, and the sandbox's allow-list rejects balls pickled by a module it does not know.
+    copyreg.pickle(arb, _reduce_arb)
+    copyreg.pickle(arb_series, _reduce_series)
 
 
 def to_mpf(x: arb) -> Any:
