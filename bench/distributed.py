@@ -3,8 +3,8 @@
 Reproduce (writes bench/distributed.json; the numbers in bench/distributed.md come from it):
 
     .venv/bin/pip install -e ".[bench]"        # dask[distributed] is in the bench extra
-    .venv/bin/python bench/distributed.py --quick   # reduced sweep quotas (what distributed.md reports)
-    .venv/bin/python bench/distributed.py           # the full sweep (default --max-inputs)
+    nice -n 10 .venv/bin/python bench/distributed.py --sweep-inputs 100   # what distributed.md reports
+    nice -n 10 .venv/bin/python bench/distributed.py --runs startup,hunt-131k   # a subset
 
 Every measurement runs in a fresh Python process (``--one``), so peak resident memory is that
 run's: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` for the client (which is the only worker on
@@ -17,14 +17,19 @@ Runs:
 * ``hunt-32k``: ``mtkd search geometric thm-IV.7 --v 32768 --k 8`` (``--call-timeout 600``: the
   one certification at K * V = 262144 entries takes longer than the default 5 s per precise call);
 * ``sweep``: ``mtkd report`` on 20 power means, alpha on a grid in [-4, 4] (no 0), engine search;
-* ``hunt-131k``: the same hunt at V = 131072 with ``--memory-mb 1024``: the batch is cut to 16
-  inputs so that one search step stays within the bound.
+* ``hunt-131k``: the same hunt at V = 131072 with ``--memory-mb 1024``: the batch is cut to 12
+  inputs so that one search step stays within the bound;
+* ``startup``: seconds from ``open_backend`` to workers that have imported the task modules (not
+  counted in any ``--budget``).
+
+Each row records the 1-minute load average when the run started: the team machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -50,15 +55,30 @@ def _hunt_args(v: int, memory_mb: int) -> list[str]:
             "--budget", "600", "--memory-mb", str(memory_mb), "--format", "json"]
 
 
-def one(run: str, backend: str, workers: int, quick: bool) -> dict[str, Any]:
+def startup(backend: str, workers: int) -> dict[str, Any]:
+    """Seconds to start the backend's workers (processes, imports); ``--budget`` counts only after this."""
+    from mtkd.counterexamples.backends import BackendChoice, BackendKind, open_backend
+
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with open_backend(BackendChoice(BackendKind(backend), workers)):
+        seconds = time.perf_counter() - t0
+    return {"run": "startup", "backend": backend, "workers": workers, "seconds": round(seconds, 2),
+            "load_avg": round(load, 1), "comparable": None}
+
+
+def one(run: str, backend: str, workers: int, sweep_inputs: int) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     from click.testing import CliRunner
 
     from mtkd.cli import main
 
+    if run == "startup":
+        return startup(backend, workers)
+    load = os.getloadavg()[0]
     if run == "sweep":
         out = Path(tempfile.mkdtemp(prefix="mtkd-sweep-"))
-        args = ["report", "--out", str(out), "--engine", "search", "--max-inputs", "600" if quick else "6000"]
+        args = ["report", "--out", str(out), "--engine", "search", "--max-inputs", str(sweep_inputs)]
         args += [a for spec in SWEEP for a in ("--operator", spec)]
     else:
         args = _hunt_args(32768 if run == "hunt-32k" else 131072, 1024)
@@ -79,6 +99,7 @@ def one(run: str, backend: str, workers: int, quick: bool) -> dict[str, Any]:
         res = CliRunner().invoke(main, args)
         seconds = time.perf_counter() - t0
     summary: dict[str, Any] = {"run": run, "backend": backend, "workers": workers, "seconds": round(seconds, 1),
+                               "load_avg": round(load, 1),
                                "exit_code": res.exit_code, "client_peak_mb": round(_maxrss_mb()),
                                "worker_peak_mb": [round(x) for x in workers_rss]}
     if run == "sweep":
@@ -108,20 +129,21 @@ def _comparable(data: Any) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--one", nargs=3, metavar=("RUN", "BACKEND", "WORKERS"))
-    parser.add_argument("--quick", action="store_true", help="sweep with --max-inputs 600 per property")
-    parser.add_argument("--runs", default="hunt-32k,sweep,hunt-131k")
+    parser.add_argument("--sweep-inputs", type=int, default=6000, help="--max-inputs per property of the sweep")
+    parser.add_argument("--runs", default="startup,hunt-32k,sweep,hunt-131k")
     args = parser.parse_args()
     if args.one:
         run, backend, workers = args.one
-        print(json.dumps(one(run, backend, int(workers), args.quick)))
+        print(json.dumps(one(run, backend, int(workers), args.sweep_inputs)))
         return
-    plan = {"hunt-32k": [("local", 1), ("local", 2), ("dask", 2)],
-            "sweep": [("local", 1), ("local", 2), ("dask", 2)],
-            "hunt-131k": [("local", 1)]}
+    plan = {"startup": [("local", 2), ("dask", 2)],
+            "hunt-32k": [("local", 1), ("local", 2), ("dask", 2)],
+            "sweep": [("local", 2), ("dask", 2)],
+            "hunt-131k": [("local", 1), ("dask", 2)]}
     results = []
     for run in args.runs.split(","):
         for backend, workers in plan[run]:
-            cmd = [sys.executable, __file__, "--one", run, backend, str(workers)] + (["--quick"] if args.quick else [])
+            cmd = [sys.executable, __file__, "--one", run, backend, str(workers), "--sweep-inputs", str(args.sweep_inputs)]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)
@@ -129,7 +151,7 @@ def main() -> None:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results.append(r)
             print({k: v for k, v in r.items() if k != "comparable"}, flush=True)
-    for run in {r["run"] for r in results}:
+    for run in {r["run"] for r in results if r["run"] != "startup"}:
         same = {json.dumps(r["comparable"], sort_keys=True) for r in results if r["run"] == run}
         print(f"{run}: identical JSON across backends: {len(same) == 1}")
     # Merge with earlier runs (--runs measures a subset): a re-measured (run, backend, workers) replaces its row.

@@ -23,7 +23,7 @@ import contextlib
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import mpmath
 import numpy as np
@@ -73,12 +73,15 @@ def algebraic_temperature(t: Fraction) -> bool:
     return t.numerator <= 2 and t.denominator <= 4
 
 
-def _certifying_contexts(op: Operator, prop: Property, x: ExactPoint,
-                         exact: bool) -> list[Exact | LaneContext | Ball | Interval]:
+def _exact_worth_trying(K: int, V: int, T: Sequence[Fraction]) -> bool:
     # Other temperatures raise rationals to rational powers whose minimal polynomials quickly
     # reach high degree; exact arithmetic is only worth trying with these (T = 1, 2, 1/2, 2/3...).
-    worth_it = exact and x.K * x.V <= EXACT_MAX_CELLS and all(algebraic_temperature(t) for t in x.T)
-    first: list[Exact | LaneContext | Ball | Interval] = [Exact()] if worth_it else []
+    return K * V <= EXACT_MAX_CELLS and all(algebraic_temperature(t) for t in T)
+
+
+def _certifying_contexts(op: Operator, prop: Property, x: ExactPoint,
+                         exact: bool) -> list[Exact | LaneContext | Ball | Interval]:
+    first: list[Exact | LaneContext | Ball | Interval] = [Exact()] if exact and _exact_worth_trying(x.K, x.V, x.T) else []
     if op.vectorised_precise and prop.vectorised_margin and x.K * x.V >= LANE_MIN_CELLS:
         # The cheap rigorous filter (whole rows in numpy, proven bounds) takes the 64-bit ball's place.
         return first + [LaneContext()] + [Ball(bits) for bits in CERTIFY_BITS if bits > FILTER_BITS]
@@ -378,7 +381,9 @@ def margin_string(ctx: Context, value: Any) -> str:
 
 def strongest_certificate(op: Operator, prop: Property, cx: Counterexample) -> Counterexample:
     """``cx`` re-certified exactly when its point is small and algebraic; otherwise ``cx`` itself."""
-    if not cx.certified:
+    if not cx.certified or not _exact_worth_trying(cx.K, cx.V, [Fraction(t) for t in cx.T]):
+        # Without exact arithmetic a re-certification would only repeat the intervals that certified
+        # ``cx`` (at V = 131072 that is 20 s and the Fractions of a million entries, for nothing).
         return cx
     outcome = check_exact(op, prop, ExactPoint.from_strings(cx.P, cx.T, cx.w), cx.witness, exact=True)
     better = outcome.counterexample

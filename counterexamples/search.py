@@ -174,9 +174,11 @@ def search_property(op: Operator, prop: Property, config: SearchConfig,
                          **({"undefined": undefined.count} if undefined.count else {})})
 
 
-MEMORY_FACTOR = 8
-"""Peak bytes per teacher entry of a batch, in float64 words: the inputs, their temperature-scaled
-copies, the pools and the property's intermediates (measured in ``bench/distributed.md``)."""
+MEMORY_FACTOR = 10
+"""Peak bytes per teacher entry of a batch, in float64 words: the inputs, the generators' and the
+guided refinement's intermediates, temperature-scaled copies, pools and the property's arrays.
+Measured for geometric / thm-IV.7 at K = 8 (``bench/distributed.md``): a step peaks at 8.8 words per
+entry above the process baseline (V = 131072, batch 12 and 16; V = 32768, batch 51)."""
 
 MIN_BATCH = 4
 """The smallest random batch (the guided refinement keeps 4 parents)."""
@@ -191,7 +193,7 @@ def batch_for_memory(batch: int, sizes: tuple[tuple[int, int], ...], memory_mb: 
     >>> batch_for_memory(64, ((3, 64),), 1024)
     64
     >>> batch_for_memory(64, ((8, 131072),), 1024)
-    16
+    12
     """
     entries = max(k * v for k, v in sizes)
     fits = (memory_mb << 20) // (entries * 8 * MEMORY_FACTOR)

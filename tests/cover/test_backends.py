@@ -141,8 +141,9 @@ def test_scheduler_without_an_engine_is_a_usage_error() -> None:
 
 def test_memory_bound_cuts_the_batch_only_at_large_sizes() -> None:
     assert batch_for_memory(64, ((5, 64), (3, 2)), 1024) == 64
-    assert batch_for_memory(64, ((8, 32768),), 1024) == 64
-    assert batch_for_memory(64, ((8, 131072),), 1024) == 16
+    assert batch_for_memory(64, ((8, 4096),), 1024) == 64
+    assert batch_for_memory(64, ((8, 32768),), 1024) == 51
+    assert batch_for_memory(64, ((8, 131072),), 1024) == 12
     assert batch_for_memory(64, ((8, 131072),), 256) == 4
 
 
