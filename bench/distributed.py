@@ -44,6 +44,9 @@ ALPHAS = [round(float(a), 2) for a in np.linspace(-4, 4, 21) if abs(a) > 1e-9]
 """20 values of alpha, -4 .. 4 in steps of 0.4, without 0 (the geometric limit, not a power mean)."""
 SWEEP = [f"power:alpha={a:g}" for a in ALPHAS]
 HERE = Path(__file__).resolve().parent
+# Run as a script, this file's folder leads sys.path and this module would shadow the `distributed`
+# package (dask) it benchmarks.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
 def _maxrss_mb() -> float:

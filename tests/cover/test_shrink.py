@@ -9,6 +9,7 @@ import pytest
 from mtkd.counterexamples import SearchConfig, check_exact, search_property
 from mtkd.counterexamples.shrink import round_simplex, shrink, size
 from mtkd.operators import load_operator
+from mtkd.results import Counterexample
 from mtkd.theorems import ExactPoint, get_property
 
 
@@ -39,3 +40,20 @@ def test_round_simplex_keeps_sum_and_signs() -> None:
     vals = (Fraction(1, 10**9), Fraction(0), Fraction(1) - Fraction(1, 10**9))
     r = round_simplex(vals, 2)
     assert r is not None and sum(r) == 1 and r[0] > 0 and r[1] == 0
+
+
+def test_large_points_get_a_smaller_check_quota_not_a_race_with_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mtkd.counterexamples.shrink as shrinking
+
+    decided: list[int] = []
+    monkeypatch.setattr(shrinking, "_decide", lambda op, prop, x, w, need_certified: decided.append(x.V))
+    row = ("0.05", "0.15", "0.3", "0.5")
+    cx = Counterexample(P=(row, row), T=("1", "1"), w=("0.5", "0.5"), witness={"token": 0}, margin="-1",
+                        precision="test", certified=True, certificate="test", explanation="test")
+    op, prop = load_operator("linear"), get_property("prop-IV.11")
+    assert shrink(op, prop, cx, seconds=10**6, max_checks=40) is cx
+    assert len(decided) == 15  # small: every candidate is decided
+    monkeypatch.setattr(shrinking, "SMALL_ENTRIES", 2)  # K * V = 8 = 4 SMALL_ENTRIES: a quarter of the checks
+    decided.clear()
+    assert shrink(op, prop, cx, seconds=10**6, max_checks=40) is cx
+    assert len(decided) == 10
