@@ -19,6 +19,9 @@ Runs:
 * ``sweep``: ``mtkd report`` on 20 power means, alpha on a grid in [-4, 4] (no 0), engine search;
 * ``hunt-131k``: the same hunt at V = 131072 with ``--memory-mb 1024``: the batch is cut to 12
   inputs so that one search step stays within the bound;
+* ``sweep-jobs``: the part of the sweep a backend runs: the 800 operator x property x domain jobs
+  (``verify_all``), without the report's serial client-side work (sympy derivations per operator,
+  family theorems, rendering), which does not depend on the backend;
 * ``startup``: seconds from ``open_backend`` to workers that have imported the task modules (not
   counted in any ``--budget``).
 
@@ -70,6 +73,35 @@ def startup(backend: str, workers: int) -> dict[str, Any]:
             "load_avg": round(load, 1), "comparable": None}
 
 
+def sweep_jobs(backend: str, workers: int, max_inputs: int, load: float) -> dict[str, Any]:
+    """The sweep's operator x property x domain jobs on the backend (what ``mtkd report`` distributes)."""
+    from dataclasses import replace
+
+    from mtkd.counterexamples.backends import BackendChoice, BackendKind, open_backend
+    from mtkd.engines import Engine
+    from mtkd.operators import load_operator
+    from mtkd.theorems import Domain
+    from mtkd.verify import VerifyOptions, verify_all
+
+    options = VerifyOptions(max_inputs=max_inputs, engine=Engine.SEARCH, budget=600)
+    ops = [load_operator(spec) for spec in SWEEP]
+    runs = [(op, options) for op in ops] + [(op, replace(options, domain=Domain.CLOSED, corpus=None)) for op in ops]
+    workers_rss: list[float] = []
+    with open_backend(BackendChoice(BackendKind(backend), workers)) as runner:
+        t0 = time.perf_counter()
+        reports = verify_all(runs, runner)
+        seconds = time.perf_counter() - t0
+        if backend == "dask":
+            rss = runner._client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # type: ignore[attr-defined]
+            workers_rss = sorted(rss.values())
+    verdicts = [r.verdict.value for rep in reports for r in rep.results]
+    return {"run": "sweep-jobs", "backend": backend, "workers": workers, "seconds": round(seconds, 1),
+            "load_avg": round(load, 1), "jobs": len(verdicts), "client_peak_mb": round(_maxrss_mb()),
+            "worker_peak_mb": [round(x) for x in workers_rss],
+            "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))},
+            "comparable": _comparable([rep.to_json() for rep in reports])}
+
+
 def one(run: str, backend: str, workers: int, sweep_inputs: int) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     from click.testing import CliRunner
@@ -79,6 +111,8 @@ def one(run: str, backend: str, workers: int, sweep_inputs: int) -> dict[str, An
     if run == "startup":
         return startup(backend, workers)
     load = os.getloadavg()[0]
+    if run == "sweep-jobs":
+        return sweep_jobs(backend, workers, sweep_inputs, load)
     if run == "sweep":
         out = Path(tempfile.mkdtemp(prefix="mtkd-sweep-"))
         args = ["report", "--out", str(out), "--engine", "search", "--max-inputs", str(sweep_inputs)]
@@ -123,7 +157,7 @@ def one(run: str, backend: str, workers: int, sweep_inputs: int) -> dict[str, An
 def _comparable(data: Any) -> Any:
     if isinstance(data, dict):
         return {k: _comparable(v) for k, v in data.items()
-                if k not in ("run", "seconds", "time_to_first", "time_to_first_certified")}
+                if k not in ("run", "provenance", "seconds", "time_to_first", "time_to_first_certified")}
     if isinstance(data, list):
         return [_comparable(v) for v in data]
     return data
@@ -142,6 +176,7 @@ def main() -> None:
     plan = {"startup": [("local", 2), ("dask", 2)],
             "hunt-32k": [("local", 1), ("local", 2), ("dask", 2)],
             "sweep": [("local", 2), ("dask", 2)],
+            "sweep-jobs": [("local", 2), ("dask", 2)],
             "hunt-131k": [("local", 1), ("dask", 2)]}
     results = []
     for run in args.runs.split(","):
