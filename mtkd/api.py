@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from mtkd.errors import InvalidOptionError
 from mtkd.operators import Operator, load_operator
-from mtkd.operators.loader import wrap_callable
+from mtkd.operators.loader import FRAMEWORKS, auto_batched, wrap_callable
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Domain, get_property
 from mtkd.verify import Report, VerifyOptions
@@ -36,20 +36,24 @@ PASSING = (Verdict.PROVED, Verdict.NOT_REFUTED)
 
 
 def as_operator(fn: Callable[..., Any] | str | Operator, name: str | None = None,
-                call_timeout: float = 5.0) -> Operator:
+                call_timeout: float = 5.0, framework: str = "auto") -> Operator:
     """An :class:`Operator` from a callable, a spec string (``"power:alpha=2"``) or an Operator.
 
-    A callable is named ``module:qualname`` in reports, unless ``name`` is given.
+    A callable is named ``module:qualname`` in reports, unless ``name`` is given. ``framework``
+    is ``--framework``: whose vmap may build a missing batched form (``auto``, ``numpy``,
+    ``torch``, ``jax``).
 
     >>> as_operator(lambda P, T, w: w @ P, name="mean").spec
     'mean'
     """
+    if framework not in FRAMEWORKS:
+        raise InvalidOptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}.")
     if isinstance(fn, Operator):
         return fn
     if isinstance(fn, str):
-        return load_operator(fn, time_limit=call_timeout)
+        return load_operator(fn, time_limit=call_timeout, framework=framework)
     spec = name or f"{getattr(fn, '__module__', None) or '?'}:{getattr(fn, '__qualname__', type(fn).__name__)}"
-    return wrap_callable(fn, spec, call_timeout)
+    return auto_batched(wrap_callable(fn, spec, call_timeout), framework)
 
 
 def _property_ids(properties: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -65,7 +69,7 @@ def verify(fn: Callable[..., Any] | str | Operator, properties: str | Iterable[s
            domain: str | Domain = Domain.OPEN, seed: int = 0, max_inputs: int = 6000,
            engine: str | Engine = Engine.ALL, budget: float = 120.0, workers: int = 1,
            corpus: str | os.PathLike[str] | None = "", name: str | None = None, max_k: int = 4, max_v: int = 4,
-           call_timeout: float = 5.0) -> Report:
+           call_timeout: float = 5.0, framework: str = "auto") -> Report:
     """Check ``fn`` against ``properties`` (default: all) and return the :class:`Report`.
 
     Options mean what the ``mtkd verify`` flags of the same name mean; the same seed gives the
@@ -80,7 +84,7 @@ def verify(fn: Callable[..., Any] | str | Operator, properties: str | Iterable[s
         raise InvalidOptionError(f"max_inputs must be an integer >= 1, got {max_inputs!r}.")
     if not (isinstance(workers, int) and workers >= 1):
         raise InvalidOptionError(f"workers must be an integer >= 1, got {workers!r}.")
-    op = as_operator(fn, name, call_timeout)
+    op = as_operator(fn, name, call_timeout, framework)
     options = VerifyOptions(seed=seed, budget=budget, max_inputs=max_inputs, engine=Engine(engine),
                             properties=_property_ids(properties), max_k=max_k, max_v=max_v, workers=workers,
                             corpus=None if corpus is None else str(Path(corpus)) if corpus else "",

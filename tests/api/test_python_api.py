@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +92,12 @@ def test_bad_options_are_named_errors() -> None:
         mtkd.verify("linear", "axiom1", seed=-1)
     with pytest.raises(InvalidOptionError, match="max_inputs"):
         mtkd.verify("linear", "axiom1", max_inputs=0)
+
+
+def test_framework_option_of_the_python_api() -> None:
+    with pytest.raises(InvalidOptionError, match="framework must be one of auto, numpy, torch, jax, got 'tf'"):
+        mtkd.verify("linear", "axiom1", framework="tf")
+    pytest.importorskip("torch", reason="torch is an optional extra (pip install 'mtkd-verify[torch]')")
+    spec = f"{Path(__file__).parents[1] / 'zoo_torch.py'}:torch_linear_as_tensor"
+    report = mtkd.verify(spec, "axiom1", framework="numpy", engine="search", max_inputs=50, corpus=None)
+    assert not any(c.startswith("batched") for c in report.capabilities)  # numpy: no vmap form built
