@@ -25,7 +25,7 @@ from mtkd.operators import Operator, load_operator
 from mtkd.operators.loader import FRAMEWORKS, auto_batched, wrap_callable
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Domain, get_property
-from mtkd.verify import Report, VerifyOptions
+from mtkd.verify import DEFAULT_BUDGET, Report, VerifyOptions
 from mtkd.verify import verify as _verify
 
 from .engines import Engine
@@ -67,7 +67,7 @@ def _property_ids(properties: str | Iterable[str] | None) -> tuple[str, ...]:
 
 def verify(fn: Callable[..., Any] | str | Operator, properties: str | Iterable[str] | None = None, *,
            domain: str | Domain = Domain.OPEN, seed: int = 0, max_inputs: int = 6000,
-           engine: str | Engine = Engine.ALL, budget: float = 120.0, workers: int = 1,
+           engine: str | Engine = Engine.ALL, budget: float = DEFAULT_BUDGET, workers: int = 1,
            corpus: str | os.PathLike[str] | None = "", name: str | None = None, max_k: int = 4, max_v: int = 4,
            call_timeout: float = 5.0, framework: str = "auto") -> Report:
     """Check ``fn`` against ``properties`` (default: all) and return the :class:`Report`.

@@ -29,7 +29,7 @@ from mtkd.operators import BUILTINS, Operator, load_operator
 from mtkd.operators.loader import FRAMEWORKS, IMPORT_SECONDS
 from mtkd.reports.conformance import DEFAULT_OPERATORS, build, write
 from mtkd.theorems import FAMILY, PROPERTIES, Domain, get_property
-from mtkd.verify import Report, VerifyOptions, out_of_budget, verify, verify_all
+from mtkd.verify import DEFAULT_BUDGET, Report, VerifyOptions, out_of_budget, verify, verify_all
 
 from .corpus_dirs import project_dir
 from .engines import Engine
@@ -313,7 +313,7 @@ DOMAIN_OPTION = click.option(
 @click.option("--property", "-p", "properties", multiple=True, type=PropertyChoice(),
               help="Check only these property ids (repeatable). Default: all.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random choice.")
-@click.option("--budget", type=SECONDS, default=120.0, show_default=True,
+@click.option("--budget", type=SECONDS, default=DEFAULT_BUDGET, show_default=True,
               help="Search seconds for the whole run: a safety cap, set well above what the --max-inputs "
                    "quota needs, so that the quota (and so the seed) decides the report.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True,
@@ -409,7 +409,7 @@ main.add_command(verify_cmd, "verify")
               help="Directory for conformance.md/.json, errata.md/.tex and statements.tex.")
 @click.option("--operator", "operators", multiple=True, help="Operators to include (default: the built-ins).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--budget", type=SECONDS, default=120.0, show_default=True,
+@click.option("--budget", type=SECONDS, default=DEFAULT_BUDGET, show_default=True,
               help="Search seconds per operator: a safety cap; the --max-inputs quota decides the work.")
 @click.option("--max-inputs", type=click.IntRange(min=1), default=6000, show_default=True)
 @click.option("--engine", type=click.Choice([e.value for e in Engine]), default="all", show_default=True)

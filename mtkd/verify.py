@@ -37,12 +37,18 @@ PROOF_CHECK_FRACTION = 0.25
 """Share of a property's search budget spent trying to refute what an engine proved."""
 
 
+DEFAULT_BUDGET = 600.0
+"""Seconds for a whole ``verify`` run. A safety cap only: the slowest built-in or zoo operator needs
+about 65 CPU-s at the default quotas (confidence, mostly z3 give-ups spending their rlimit), and a
+loaded 2-core machine stretches that 3-fold; 120 s was close enough that the load chose the verdicts."""
+
+
 @dataclass(frozen=True)
 class VerifyOptions:
     """Everything that determines a run; with the same options the report is the same."""
 
     seed: int = 0
-    budget: float = 120.0
+    budget: float = DEFAULT_BUDGET
     """Search seconds for the whole run, shared by the properties: a safety cap, set well above what
     ``max_inputs`` needs so that the quota, and hence the seed alone, decides the report."""
     max_inputs: int = 6000
