@@ -20,11 +20,13 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
+import sympy as sp
 
 from .builtin import BuiltinOperator, geometric_precise, normalised, teacher_logits, weighted_log_sum
+from .formula import Shape
 from .precision import Arithmetic
 from .temperature import softmax
 
@@ -35,6 +37,15 @@ class LogitMean(BuiltinOperator):
     formula = "q(i) ∝ exp(sum_k w_k log p_k(i) / T_k)"
     source = "ensemble soft targets from averaged logits, per-teacher temperature (Hinton et al. 2015)"
     zero_forcing = True
+    shape = Shape.NORMALISED
+
+    @classmethod
+    def canonical(cls, exact: Mapping[str, sp.Rational]) -> tuple[str, Mapping[str, sp.Rational]]:
+        # The same function as the geometric pool: prod_k p_k^{w_k / T_k} and prod_k Q_k^{w_k} differ by
+        # per-teacher normalisers only, which the softmax removes. So geometric's proofs apply; the
+        # code checked by the search stays the logits one, and
+        # tests/quality/test_formula_is_the_implementation.py checks that the two agree.
+        return "geometric", {}
 
     def batched(self, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         return softmax(weighted_log_sum(teacher_logits(P), w / T))
