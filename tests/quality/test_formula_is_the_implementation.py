@@ -31,13 +31,7 @@ POINTS = [
 
 
 def _with_formula() -> list[str]:
-    out = []
-    for spec in DEFAULT_OPERATORS:
-        op = load_operator(spec)
-        if op.algebraic is None:
-            continue
-        out.append(spec)
-    return out
+    return [spec for spec in DEFAULT_OPERATORS if load_operator(spec).algebraic is not None]
 
 
 def _tau(P: list[list[F]], T: list[F]) -> list[list[mpmath.mpf]]:
