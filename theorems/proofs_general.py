@@ -58,6 +58,11 @@ def reweight(c: sp.Rational, z: sp.Expr) -> sp.Expr:
     return z + c * z * (1 - z) * (1 - 2 * z)
 
 
+GENERAL_FORMULAS = frozenset({"linear", "reweighted", "geometric", "entropic", "power", "max"})
+"""The operators :func:`score` writes for generic ``K``. Any other formula (a plug-in's) is known at
+concrete sizes only: no all-sizes proof is attempted, and the bounded engines decide."""
+
+
 def score(op: ox.CanonicalOp, tok: sp.Symbol) -> sp.Expr:
     """The score ``m(tok)`` of a built-in for generic ``K`` (``reweighted``: its ``K != 2`` branch)."""
     name, params = op
@@ -512,6 +517,8 @@ def _reweight_ok(op: ox.CanonicalOp) -> bool:
 def plan(op: ox.CanonicalOp, prop_id: str) -> tuple[Derivation, ...] | None:
     """The derivations that prove ``prop_id`` for ``op`` for all K, V, or ``None``."""
     name = op[0]
+    if name not in GENERAL_FORMULAS:
+        return None
     a = _alpha(op)
     if prop_id in ("axiom1", "axiom2"):
         if name == "reweighted" and not _reweight_ok(op):

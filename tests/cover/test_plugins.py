@@ -8,7 +8,6 @@ classes). In-process registrations are undone after each test, so other tests se
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -119,3 +118,16 @@ def test_duplicate_property_id_is_refused(clean_registries: None) -> None:
 
     with pytest.raises(PluginError, match="already taken"):
         plugins.register_from(Clash, "test")
+
+
+def test_a_plugin_formula_outside_the_all_sizes_proofs_is_checked_not_crashed() -> None:
+    # Its formula is not one the generic-K proofs know: they must step aside (it used to end the run
+    # with "internal error: KeyError"), the other engines decide.
+    formula_pool = FIXTURES / "my_formula_pool.py"
+    proc = mtkd("verify", "squared-pool", "--operator-module", str(formula_pool), "-p", "axiom1", "-p", "axiom3",
+                "--max-inputs", "300", "--no-corpus", "--format", "json")
+    assert "internal error" not in proc.stderr, proc.stderr
+    verdicts = {r["property"]: r for r in json.loads(proc.stdout)["results"]}
+    assert verdicts["axiom3"]["verdict"] == "refuted" and verdicts["axiom3"]["certified"]  # Q^2 favours peaked teachers
+    assert verdicts["axiom1"]["verdict"] in ("proved", "not-refuted") and "all K" not in verdicts["axiom1"]["scope"]
+    assert proc.returncode == 1
