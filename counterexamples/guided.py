@@ -162,14 +162,14 @@ def refine(op: Operator, prop: Property, x: Batch, m: Margins, rng: np.random.Ge
                               np.where(improved[:, None], winners.logT, parents.logT),
                               np.where(improved[:, None], winners.u, parents.u), parents.zeros)
         best = np.where(improved, ks[np.arange(P), pick], best)
-        best_m = _merge(best_m, _take(km, flat), improved)
+        best_m = _merge(best_m, km.take(flat), improved)
     return parents.batch(generator, config.log_t_range), best_m, sigma
 
 
 def top(x: Batch, m: Margins, n: int) -> tuple[Batch, Margins]:
     """The ``n`` inputs of ``x`` with the lowest margins (stable order)."""
     order = np.argsort(_score(m), kind="stable")[:n]
-    return x.take(order), _take(m, order)
+    return x.take(order), m.take(order)
 
 
 def concat(a: tuple[Batch, Margins], b: tuple[Batch, Margins]) -> tuple[Batch, Margins]:
@@ -177,10 +177,6 @@ def concat(a: tuple[Batch, Margins], b: tuple[Batch, Margins]) -> tuple[Batch, M
     (x, m), (y, n) = a, b
     return (Batch(np.concatenate([x.P, y.P]), np.concatenate([x.T, y.T]), np.concatenate([x.w, y.w]), y.generator),
             m.joined(n))
-
-
-def _take(m: Margins, idx: np.ndarray) -> Margins:
-    return Margins(m.values[idx], m.strict[idx], {k: np.asarray(v)[idx] for k, v in m.witness.items()})
 
 
 def _merge(old: Margins, new: Margins, use_new: np.ndarray) -> Margins:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -311,8 +311,9 @@ class _Phase:
     P: np.ndarray
     T: np.ndarray
     w: np.ndarray
-    witnesses: tuple[dict[str, Any], ...]
-    margins: tuple[float, ...]
+    worst: Margins
+    """The margins and witnesses of these candidates, as arrays: a witness is written out (a student
+    of V decimal strings, say) only for a candidate the client examines, not in the worker."""
 
 
 @dataclass(frozen=True)
@@ -498,8 +499,7 @@ def _probe(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, stat
 def _candidates(x: Batch, m: Margins, slack: float) -> _Phase:
     idx = np.flatnonzero(is_candidate(m, slack))
     worst = idx[np.argsort(m.values[idx], kind="stable")][:CANDIDATES_PER_BATCH]
-    return _Phase(len(idx), x.P[worst].copy(), x.T[worst].copy(), x.w[worst].copy(),
-                  tuple(m.witness_at(int(n)) for n in worst), tuple(float(m.values[n]) for n in worst))
+    return _Phase(len(idx), x.P[worst].copy(), x.T[worst].copy(), x.w[worst].copy(), m.take(worst))
 
 
 @dataclass
@@ -687,8 +687,8 @@ def _certify_phase(op: Operator, prop: Property, phase: _Phase, stats: SearchSta
         return None
     stats.candidates += phase.count
     fallback = None
-    for n, (witness, margin) in enumerate(zip(phase.witnesses, phase.margins)):
-        outcome = certify_candidate(op, prop, phase.P[n], phase.T[n], phase.w[n], witness, margin)
+    for n, margin in enumerate(phase.worst.values.tolist()):
+        outcome = certify_candidate(op, prop, phase.P[n], phase.T[n], phase.w[n], phase.worst.witness_at(n), margin)
         if outcome.counterexample is None:
             stats.rejected += 1
             assert outcome.rejection is not None, "a rejected candidate always says why"

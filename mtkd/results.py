@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 class Verdict(str, Enum):
@@ -47,7 +47,8 @@ class Counterexample:
     pair ``k``/``k2``, student ``s``...), ``margin`` the signed violation (``< 0``).
     """
 
-    P: tuple[tuple[str, ...], ...]
+    P: tuple[Sequence[str], ...]
+    """Rows of strings (a row rounded from float64 may be written only when first read: ``RowStrings``)."""
     T: tuple[str, ...]
     w: tuple[str, ...]
     witness: Mapping[str, Any] = field(default_factory=dict)

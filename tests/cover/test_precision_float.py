@@ -20,7 +20,8 @@ from mtkd.operators.precision_arb import Ball, BallDerivative
 from mtkd.operators.precision_float import LaneContext, LaneDerivative, Lanes, NotVectorised, Positive
 from mtkd.operators.registry import BUILTINS
 from mtkd.theorems import PROPERTIES, ExactPoint
-from mtkd.theorems.property import DecimalRow, fraction_string, simplex_point
+from mtkd.results import Counterexample
+from mtkd.theorems.property import DecimalRow, RowStrings, fraction_string, simplex_point
 
 MP = mpmath.MPContext()
 MP.dps = 60
@@ -201,6 +202,26 @@ def test_extreme_temperatures_are_decided_in_log_space() -> None:
     ball = prop.precise_margin(op, x, {"token": token}, Ball(200)).value
     assert lanes.sign() is not None and lanes.sign() == Ball(200).sign(ball)
     assert lanes.lo.item() <= float(ball.mid()) <= lanes.hi.item()
+
+
+def test_a_counterexample_writes_rows_lazily_as_the_eager_strings() -> None:
+    """A certified point's rows are written only when read (RowStrings): the same strings, JSON,
+    repr and equality as the eager rows, tiny entries (p/q, exponents beyond 40 places) included."""
+    rng = np.random.default_rng(5)
+    P = rng.dirichlet(np.full(300, 0.05), 2)
+    P[0, :4] = (1e-300, 5e-324, 2.5e-41, 0.0)
+    P[0, np.argmax(P[0])] -= P[0, :4].sum()
+    x = ExactPoint.from_floats(P, np.array([0.5, 3.0]), np.array([0.25, 0.75]))
+    Ps, Ts, ws = x.strings()
+    eager = tuple(tuple(fraction_string(v) for v in simplex_point(row)) for row in P)
+    assert all(isinstance(r, RowStrings) and r._strings is None for r in Ps)  # nothing written yet
+    cx = Counterexample(Ps, Ts, ws, witness={"token": 1})
+    assert cx.V == 300 and all(r._strings is None for r in Ps)
+    assert Ps == eager and eager == Ps and repr(Ps) == repr(eager) and hash(Ps) == hash(eager)
+    assert cx.to_json()["P"] == [list(r) for r in eager]
+    assert "/" in Ps[0][1] and Ps[0][3] == "0"
+    copy = pickle.loads(pickle.dumps(cx))
+    assert copy == Counterexample(eager, Ts, ws, witness={"token": 1}) and all(type(r) is tuple for r in copy.P)
 
 
 def test_rounded_rows_are_the_simplex_point_without_building_it() -> None:
