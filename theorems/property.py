@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 import mpmath
 import numpy as np
@@ -113,7 +113,47 @@ def decimal_string(x: float) -> str:
     return repr(float(x))
 
 
-class DecimalRow(Sequence[Fraction]):
+T_co = TypeVar("T_co", covariant=True)
+
+
+class LazyTuple(Sequence[T_co]):
+    """A tuple computed on first use (:meth:`build`); equal to, and hashed like, that tuple."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value: tuple[T_co, ...] | None = None
+
+    def build(self) -> tuple[T_co, ...]:
+        raise NotImplementedError
+
+    @property
+    def value(self) -> tuple[T_co, ...]:
+        if self._value is None:
+            self._value = self.build()
+        return self._value
+
+    @overload
+    def __getitem__(self, i: int) -> T_co: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[T_co, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> T_co | tuple[T_co, ...]:
+        return self.value[i]
+
+    def __iter__(self) -> Iterator[T_co]:
+        return iter(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyTuple):
+            other = other.value
+        return isinstance(other, tuple) and self.value == other
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class DecimalRow(LazyTuple[Fraction]):
     """A float64 probability row rounded as :func:`simplex_point` does, with its Fractions built lazily.
 
     The exact values are the shortest decimals of ``floats``, except entry ``top`` (the first
@@ -129,43 +169,21 @@ class DecimalRow(Sequence[Fraction]):
     ('0.1', '0.2', '0.7')
     """
 
-    __slots__ = ("floats", "_exact")
+    __slots__ = ("floats",)
 
     def __init__(self, floats: np.ndarray) -> None:
+        super().__init__()
         self.floats = np.array(floats, dtype=float)
-        self._exact: tuple[Fraction, ...] | None = None
 
     @property
     def rounded_from(self) -> tuple[np.ndarray, int]:
         return self.floats, int(np.argmax(self.floats))
 
-    @property
-    def exact(self) -> tuple[Fraction, ...]:
-        if self._exact is None:
-            self._exact = simplex_point(self.floats)
-        return self._exact
+    def build(self) -> tuple[Fraction, ...]:
+        return simplex_point(self.floats)
 
     def __len__(self) -> int:
         return len(self.floats)
-
-    @overload
-    def __getitem__(self, i: int) -> Fraction: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[Fraction, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> Fraction | tuple[Fraction, ...]:
-        return self.exact[i]
-
-    def __iter__(self) -> Iterator[Fraction]:
-        return iter(self.exact)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, DecimalRow):
-            other = other.exact
-        return isinstance(other, tuple) and self.exact == other
-
-    def __hash__(self) -> int:
-        return hash(self.exact)
 
     def __repr__(self) -> str:
         return f"DecimalRow({self.floats!r})"
@@ -208,7 +226,7 @@ _EXACT_DECIMALS = decimal.Context(prec=decimal.MAX_PREC, traps=[decimal.Inexact]
 """Decimal sums without rounding: the precision is unbounded in practice and a rounded result would raise."""
 
 
-class RowStrings(Sequence[str]):
+class RowStrings(LazyTuple[str]):
     """The decimal strings of a :class:`DecimalRow` (its ``strings()``), written on first use.
 
     A candidate is certified from the row's floats; writing its point out (``repr`` of every
@@ -221,45 +239,23 @@ class RowStrings(Sequence[str]):
     (True, True, ('0.25', '0.75'), 2, ['0.25', '0.75'])
     """
 
-    __slots__ = ("row", "_strings")
+    __slots__ = ("row",)
 
     def __init__(self, row: DecimalRow) -> None:
+        super().__init__()
         self.row = row
-        self._strings: tuple[str, ...] | None = None
 
-    @property
-    def strings(self) -> tuple[str, ...]:
-        if self._strings is None:
-            self._strings = self.row.strings()
-        return self._strings
+    def build(self) -> tuple[str, ...]:
+        return self.row.strings()
 
     def __len__(self) -> int:
         return len(self.row)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
-        return self.strings[i]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.strings)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, RowStrings):
-            other = other.strings
-        return isinstance(other, tuple) and self.strings == other
-
-    def __hash__(self) -> int:
-        return hash(self.strings)
-
     def __repr__(self) -> str:
-        return repr(self.strings)
+        return repr(self.value)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return tuple, (self.strings,)
+        return tuple, (self.value,)
 
 
 def _decimal_text(r: str) -> str:

@@ -214,9 +214,9 @@ def test_a_counterexample_writes_rows_lazily_as_the_eager_strings() -> None:
     x = ExactPoint.from_floats(P, np.array([0.5, 3.0]), np.array([0.25, 0.75]))
     Ps, Ts, ws = x.strings()
     eager = tuple(tuple(fraction_string(v) for v in simplex_point(row)) for row in P)
-    assert all(isinstance(r, RowStrings) and r._strings is None for r in Ps)  # nothing written yet
+    assert all(isinstance(r, RowStrings) and r._value is None for r in Ps)  # nothing written yet
     cx = Counterexample(Ps, Ts, ws, witness={"token": 1})
-    assert cx.V == 300 and all(r._strings is None for r in Ps)
+    assert cx.V == 300 and all(r._value is None for r in Ps)
     assert Ps == eager and eager == Ps and repr(Ps) == repr(eager) and hash(Ps) == hash(eager)
     assert cx.to_json()["P"] == [list(r) for r in eager]
     assert "/" in Ps[0][1] and Ps[0][3] == "0"
