@@ -60,9 +60,10 @@ def certified_mark(r: Result) -> str:
 
 
 def verdict_label(r: Result) -> str:
-    """``REFUTED (certified)``, ``refuted (float64 only)``, or the verdict's name."""
+    """``REFUTED (certified)``, ``REFUTED (uncertified)`` (float evidence, judged in the output's own
+    precision: the operator may return float32), or the verdict's name."""
     if r.verdict is Verdict.REFUTED:
-        return "REFUTED (certified)" if r.certified else "REFUTED (float64 only)"
+        return "REFUTED (certified)" if r.certified else "REFUTED (uncertified)"
     return r.verdict.value
 
 
@@ -146,9 +147,11 @@ def text(report: Report, details: bool = False, color: bool = False, title: str 
     domain = report.options.get("domain", "open")
     console.print(f"[bold]{escape(title or 'mtkd verify ' + report.operator)}[/]  (seed {report.seed}, engine "
                   f"{report.options.get('engine', '?')}, {domain} domain)")
+    # Plug-in property ids can be longer than the built-ins' (``pool-external-bayesianity``).
+    name_width = max((len(r.property) for r in report.results), default=0) + 2
     for r in report.results:
         label = verdict_label(r)
-        console.print(f"  {escape(r.property):<24}[{STYLE[r.verdict]}]{escape(label):<24}[/]"
+        console.print(f"  {escape(r.property):<{name_width}}[{STYLE[r.verdict]}]{escape(label):<24}[/]"
                       f"{escape(scope_mark(r)):<34}{escape(decisive_number(r))}".rstrip())
         if r.counterexample is not None:
             console.print(escape(wrap(readable_intervals(r.counterexample.explanation), "      ")))

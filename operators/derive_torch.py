@@ -27,8 +27,8 @@ def _wrap(x: Any) -> Any:
 
     if isinstance(x, CtxArray):
         return TorchProxy(x)
-    if isinstance(x, tuple):
-        return tuple(_wrap(v) for v in x)
+    if isinstance(x, tuple):  # _MaxResult stays one: the code reads its ``.values``
+        return type(x)(_wrap(v) for v in x)
     return x
 
 
@@ -95,6 +95,21 @@ FUNCS: dict[str, Any] = {
 }
 
 
+def _impl(name: str, owner: str) -> Any:
+    impl = FUNCS.get(name)
+    if impl is None:
+        from .derive import DerivationBlocked
+
+        raise DerivationBlocked(f"{owner}.{name} on ctx numbers (not supported by the derived form)")
+    return impl
+
+
+def _apply(impl: Any, args: tuple, kwargs: dict | None) -> Any:
+    """``impl`` on the numpy object arrays under any proxies in ``args``, its result re-wrapped."""
+    args = tuple([_a(v) for v in x] if isinstance(x, (list, tuple)) else _a(x) for x in args)
+    return _wrap(impl(*args, **{k: _a(v) for k, v in (kwargs or {}).items()}))
+
+
 class TorchProxy:
     """A stand-in for a torch tensor of ctx numbers (see the module doc)."""
 
@@ -105,29 +120,24 @@ class TorchProxy:
 
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        name = getattr(func, "__name__", str(func)).rstrip("_")
-        impl = FUNCS.get(name)
-        if impl is None:
-            from .derive import DerivationBlocked
-
-            raise DerivationBlocked(f"torch.{name} on ctx numbers (not supported by the derived form)")
-        args = tuple([_a(v) for v in x] if isinstance(x, (list, tuple)) else _a(x) for x in args)
-        kwargs = {k: _a(v) for k, v in (kwargs or {}).items()}
-        return _wrap(impl(*args, **kwargs))
+        # torch names a tensor method's dispatch after the method (``Tensor.sum`` -> "sum"); a few
+        # carry a private prefix (``Tensor.max`` -> "_reduce_max").
+        name = getattr(func, "__name__", str(func)).strip("_").removeprefix("reduce_")
+        return _apply(_impl(name, "torch"), args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        impl = FUNCS.get(name)
-        if impl is None:
-            from .derive import DerivationBlocked
-
-            raise DerivationBlocked(f"tensor.{name} on ctx numbers (not supported by the derived form)")
-        return lambda *args, **kwargs: TorchProxy.__torch_function__(impl, (), (self, *args), kwargs)
+        impl = _impl(name, "tensor")
+        return lambda *args, **kwargs: _apply(impl, (self, *args), kwargs)
 
     # tensor conveniences that do not compute
     def detach(self) -> "TorchProxy": return self
     def cpu(self) -> "TorchProxy": return self
     def double(self) -> "TorchProxy": return self
     def float(self) -> "TorchProxy": return self
+    def half(self) -> "TorchProxy": return self
+    def clone(self) -> "TorchProxy": return self
+    def requires_grad_(self, *args: Any, **kwargs: Any) -> "TorchProxy": return self
+    def bfloat16(self) -> "TorchProxy": return self
     def to(self, *args: Any, **kwargs: Any) -> "TorchProxy": return self
     def contiguous(self) -> "TorchProxy": return self
     def numpy(self) -> Any: return self.a
@@ -172,7 +182,10 @@ def unwrap(out: Any) -> Any:
         return [unwrap(x) for x in out]
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(out, torch.Tensor):
-        return out.detach().cpu().double().numpy()
+        # Keep the dtype: the agreement check's tolerance is the float result's own precision.
+        # numpy has no bfloat16; float32 then understates its error, which can only reject a form.
+        out = out.detach().cpu()
+        return (out.float() if out.dtype == torch.bfloat16 else out).numpy()
     return out
 
 

@@ -309,9 +309,9 @@ class Operator:
                          + (f" ({self.batched_failure})" if self.batched_failure else ""))
         if self.precise_func is None:
             notes.append(
-                "no precise form: counterexamples are confirmed only in float64 against a stated "
-                "round-off bound and are never certified"
-                + (f" (deriving one from the code failed: {self.derive_failure})" if self.derive_failure else "")
+                "no precise form: counterexamples are confirmed only from the operator's float output, "
+                "against its own measured round-off, and are never certified"
+                + (f" ({self.derive_failure})" if self.derive_failure else "")
             )
         if self.derived_note:
             notes.append(f"precise form {self.derived_note}; certificates and traced proofs are about this "

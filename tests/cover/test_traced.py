@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 from pathlib import Path
+from typing import Any
 
+import mpmath
 import pytest
 
 from mtkd.counterexamples import check_exact
 from mtkd.engines import Engine
 from mtkd.operators import Operator, load_operator
+from mtkd.operators.precision import HighPrecision
 from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.smt_runner import RLIMIT
@@ -137,3 +140,43 @@ def test_max_pool_traces_to_max_and_matches_the_builtin_verdicts() -> None:
     assert got["assumption-L"].verdict is Verdict.PROVED  # q ignores w
     axiom3 = got["axiom3"]
     assert axiom3.verdict is Verdict.REFUTED and axiom3.certified and axiom3.counterexample.margin == "0"
+
+
+def _tau_mp(P: list[list[F]], T: list[F]) -> list[list[mpmath.mpf]]:
+    rows = [[mpmath.mpf(p.numerator) / p.denominator for p in row] for row in P]
+    rows = [[x ** (t.denominator / mpmath.mpf(t.numerator)) for x in row] for row, t in zip(rows, T)]
+    return [[x / mpmath.fsum(row) for x in row] for row in rows]
+
+
+def _kd_linear(P: list[list[F]], T: list[F], w: list[F]) -> list[mpmath.mpf]:
+    Q = _tau_mp(P, T)
+    return [mpmath.fsum(wk * row[i] for wk, row in zip(w, Q)) for i in range(len(P[0]))]
+
+
+def _kd_confidence(P: list[list[F]], T: list[F], w: list[F]) -> list[mpmath.mpf]:
+    Q = _tau_mp(P, T)
+    c = [wk * max(row) for wk, row in zip(w, Q)]
+    return [mpmath.fsum(ck * row[i] for ck, row in zip(c, Q)) / mpmath.fsum(c) for i in range(len(P[0]))]
+
+
+def _kd_logit_mean(P: list[list[F]], T: list[F], w: list[F]) -> list[mpmath.mpf]:
+    z = [mpmath.fsum(wk * mpmath.log(mpmath.mpf(row[i].numerator) / row[i].denominator) / t
+                     for wk, row, t in zip(w, P, T)) for i in range(len(P[0]))]
+    return [mpmath.exp(zi) / mpmath.fsum(mpmath.exp(zj) for zj in z) for zi in z]
+
+
+@pytest.mark.parametrize("name, reference", [("kd_linear_float32", _kd_linear),
+                                             ("kd_confidence_weighted", _kd_confidence),
+                                             ("kd_logit_mean_float16", _kd_logit_mean)])
+def test_typical_torch_kd_code_gets_a_derived_form_that_is_its_formula(name: str, reference: Any) -> None:
+    """Tensor methods (``x.sum(0)``, ``Q.max(dim=-1).values``), ``F.softmax``, ``.half()`` and a
+    grad-tracking result are followed by the derived form, which is then the pool's formula at 50 digits."""
+    pytest.importorskip("torch", reason="the PyTorch spelling needs torch (CI installs torch==2.13.0+cpu)")
+    op = _load(name, TORCH_OPS)
+    assert op.precise_func is not None, op.derive_failure
+    P = [[F(1, 5), F(7, 10), F(1, 10)], [F(1, 2), F(1, 3), F(1, 6)], [F(2, 3), F(1, 4), F(1, 12)]]
+    T, w = [F(1), F(2), F(1, 2)], [F(1, 2), F(1, 3), F(1, 6)]
+    with mpmath.workdps(60):
+        want = reference(P, T, w)
+        got = op.evaluate_precise(P, T, w, HighPrecision(50))
+        assert all(abs(mpmath.mpf(g) - x) < mpmath.mpf(10) ** -45 for g, x in zip(got, want)), (got, want)
