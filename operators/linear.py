@@ -23,6 +23,7 @@ from .formula import w as ws
 from .mixture import log_mixture, mixture, mixture_expr, mixture_precise
 from .precision import Arithmetic
 from .smt_encoding import DirectTeachers, Encoder, zval
+from .temperature import tau_precise
 
 
 class LinearPool(BuiltinOperator):
@@ -48,12 +49,20 @@ class LinearPool(BuiltinOperator):
     def scores(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
         return log_mixture(w, np.exp(logQ))
 
-    def score_gradient(self, logQ: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarray:
-        # s = log(sum_k w_k Q_k): ds/dw_k = Q_k / e^s.
-        return np.exp(logQ - s[..., None, :])
+    def weight_gradient(self, logQ: np.ndarray, w: np.ndarray) -> np.ndarray:
+        # d q / d w_k = (Q_k - q) / sum_j w_j. The common term -q / sum_j w_j cancels in every
+        # difference grad_k - grad_k2 (all that callers use), so it is left out: the difference is
+        # then (Q_k - Q_k2) / sum_j w_j, without the rounding of q (~1e-16) swamping a tiny slope.
+        return np.exp(logQ) / w.sum(axis=-1)[:, None, None]
 
-    def pool_precise(self, Q: list[list[Any]], w: list[Any], ctx: Arithmetic) -> list[Any]:
-        return mixture_precise(Q, w, ctx)
+    def precise(self, P: list[list[Any]], T: list[Any], w: list[Any], ctx: Arithmetic) -> list[Any]:
+        # Every Q_k sums to exactly 1, so the pool's token sum is sum_k w_k: normalising by the
+        # weights is the same function, and a move along the simplex (w_k + d, w_k2 - d) leaves that
+        # sum exactly constant in dual numbers. Normalised over tokens, the derivative instead
+        # carried the token sum's rounding (~2^-60 at 64 bits), hiding a slope Q_k(i) - Q_k2(i) of 1e-103.
+        Q = [tau_precise(row, t, ctx) for row, t in zip(P, T)]
+        total = sum(w[1:], w[0])
+        return mixture_precise(Q, [wk / total for wk in w], ctx)
 
 
 class LinearEncoder(Encoder):

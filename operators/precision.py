@@ -20,7 +20,7 @@ serves three purposes:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, Sequence
 
 import mpmath
 from mpmath.ctx_iv import MPIntervalContext
@@ -58,6 +58,12 @@ class Context(Arithmetic, Protocol):
     def sign(self, x: Any) -> int | None: ...
     def bounds(self, x: Any) -> tuple[Any, Any]: ...
     def to_str(self, x: Any, digits: int = 20) -> str: ...
+
+
+def row_numbers(ctx: Arithmetic, row: Sequence[Any]) -> list[Any]:
+    """The entries of a row of exact inputs as ``ctx`` numbers (a context may convert whole rows faster)."""
+    entries = getattr(ctx, "entries", None)
+    return entries(row) if entries is not None else [ctx.num(x) for x in row]
 
 
 class HighPrecision:

@@ -31,13 +31,14 @@ a worker process.
 from __future__ import annotations
 
 import copyreg
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from functools import reduce
-from typing import Any
+from typing import Any, cast
 
 import flint
 import mpmath
+import numpy as np
 from flint import arb, arb_series
 from mpmath.libmp import from_man_exp
 
@@ -133,6 +134,25 @@ class Ball:
         # Two rounded operations, each enclosing: faster than an exact fmpq (no gcd).
         return arb(x.numerator) / x.denominator
 
+    def entries(self, row: Sequence[Fraction]) -> list[arb]:
+        """A row of exact inputs as balls (``[num(x) for x in row]``, faster for rounded rows).
+
+        At the filter's precision a row rounded from float64 (``theorems.property.DecimalRow``,
+        which has ``rounded_from``) is enclosed from its floats: entry ``j != top`` is a decimal
+        that rounds to ``x_j``, so it lies within one ulp (``np.spacing``) of it, and a float 0 is
+        an exact 0; only the top entry is converted exactly. That pass need only decide clear
+        cases, and it builds no Fractions (most of its cost at small K * V). Higher precisions
+        convert every entry exactly: they are there for near-ties.
+        """
+        rounded = getattr(row, "rounded_from", None)
+        if rounded is None or self.bits > FILTER_BITS:
+            return [self.num(x) for x in row]
+        self.activate()
+        nearest, top = rounded
+        out = [arb(x, r) if x else arb(0) for x, r in zip(nearest.tolist(), np.spacing(nearest).tolist())]
+        out[top] = self.num(cast(Any, row).top_value())
+        return out
+
     def exp(self, x: Any) -> Any:
         return x.exp()
 
@@ -179,6 +199,9 @@ class BallDerivative:
 
     def num(self, x: Fraction | int | str) -> arb:
         return self.base.num(x)
+
+    def entries(self, row: Sequence[Fraction]) -> list[arb]:
+        return self.base.entries(row)
 
     def seed(self, x: Fraction | int | str, direction: Fraction | int) -> Any:
         """An input that moves with the perturbation parameter at rate ``direction``."""

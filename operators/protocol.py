@@ -32,7 +32,7 @@ from mtkd import budget
 from mtkd.errors import OperatorFailure, OperatorUndefined
 
 from .frameworks import EPSILON, OutputConversionError, Returned, convert_output
-from .precision import Arithmetic
+from .precision import Arithmetic, row_numbers
 from .precision_float import LaneSeq, NotVectorised
 from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
 
@@ -460,7 +460,7 @@ class Operator:
             raise OperatorFailure(f"operator {self.spec!r} has no precise form")
         if getattr(ctx, "vectorised", False):
             return self._evaluate_lanes(P, T, w, ctx)
-        Pc = [[ctx.num(x) for x in row] for row in P]
+        Pc = [row_numbers(ctx, row) for row in P]
         Tc = [ctx.num(t) for t in T]
         wc = [x if not isinstance(x, (Fraction, int, str)) else ctx.num(x) for x in w]
         fn = self.precise_func

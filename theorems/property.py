@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from mtkd.operators import Operator
-from mtkd.operators.precision import Context
+from mtkd.operators.precision import Context, row_numbers
 from mtkd.operators.precision_float import LaneSeq
 from mtkd.operators.temperature import tau, tau_precise
 
@@ -467,7 +467,7 @@ def precise_Q_row(x: ExactPoint, ctx: Context, k: int) -> Sequence[Any]:
     """``Q_k = tau_(T_k)(p_k)`` in ``ctx``; a vectorised context computes the row as one number."""
     if getattr(ctx, "vectorised", False):
         return LaneSeq(tau_precise([ctx.row(x.P[k])], ctx.num(x.T[k]), ctx)[0])  # type: ignore[attr-defined]
-    return tau_precise([ctx.num(p) for p in x.P[k]], ctx.num(x.T[k]), ctx)
+    return tau_precise(row_numbers(ctx, x.P[k]), ctx.num(x.T[k]), ctx)
 
 
 def fmt(ctx: Context, v: Any) -> str:

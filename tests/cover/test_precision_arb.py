@@ -9,6 +9,7 @@ import mpmath
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from flint import fmpq
 
 from mtkd.cli import main
 from mtkd.counterexamples import check_exact
@@ -18,6 +19,7 @@ from mtkd.operators.precision import HighPrecision, Interval, UndecidedError
 from mtkd.operators.precision_arb import Ball, BallDerivative
 from mtkd.operators.temperature import log_tau
 from mtkd.theorems import PROPERTIES, ExactPoint
+from mtkd.theorems.property import DecimalRow, simplex_point
 
 OPERATORS = ("linear", "geometric", "power:alpha=2", "power:alpha=-1", "entropic:beta=0.5", "max")
 REF = HighPrecision(100)
@@ -135,11 +137,39 @@ def test_filter_never_certifies_a_near_tie() -> None:
     x = ExactPoint(((F(1, 2) + eps, F(1, 2) - eps), (F(1, 2), F(1, 2))), (F(1), F(1)), (F(1, 2), F(1, 2)))
     out = check_exact(load_operator("linear"), PROPERTIES["axiom3"], x, {"k": 0, "k2": 1, "token": 0}, -1e-17)
     assert out.counterexample is None
-    assert "certified >= 0" in out.reason  # decided at 400 bits, after the 64-bit ball straddled 0
+    assert "certified >= 0" in out.reason
     # An exact tie on a non-strict margin: the ball is exactly 0, which is no violation.
     tie = ExactPoint(((F(1, 2), F(1, 2)), (F(1, 2), F(1, 2))), (F(1), F(1)), (F(1, 2), F(1, 2)))
     out = check_exact(load_operator("geometric"), PROPERTIES["prop-IV.11"], tie, {"token": 0}, -1e-17)
     assert out.counterexample is None
+
+
+def test_filter_balls_of_a_rounded_row_enclose_its_exact_decimals() -> None:
+    """Ball(64).entries encloses each exact decimal of a DecimalRow from its float (a zero-radius
+    ball at the float would miss 1/10, 1e-300...); zeros stay exact; 400 bits converts exactly."""
+    p = np.array([0.1, 0.0, 1e-300, 5e-324, 2.5e-41, 0.3, 0.0])
+    p[-1] = 1.0 - p.sum()
+    row = DecimalRow(p)
+    exact = simplex_point(p)
+    balls, precise = Ball(64).entries(row), Ball(400).entries(row)
+    Ball(400).activate()  # containment of a rational is decided at the working precision
+    assert all(b.contains(fmpq(v.numerator, v.denominator)) for b, v in zip(balls, exact))
+    assert balls[1].is_zero() and precise[1].is_zero()
+    assert all(b.is_exact() or b.rad() < 1e-110 * abs(b.mid()) for b in precise)
+    assert [b.rad() > 0 for b in balls[:-1]] == [v != 0 for v in exact[:-1]]  # floats widened, zeros exact
+
+
+def test_linear_slope_of_a_near_tie_is_decided_by_the_64_bit_ball() -> None:
+    # dq(0)/d delta = Q_0(0) - Q_1(0) = 1e-50 - 1e-60 while q(0) is about 1/6 (teacher 2).
+    # Normalised over tokens, the token sum's rounding (~2^-63 at 64 bits, times q(0)) swamped the
+    # slope; normalised by the weights (the same pool) the derivative carries no such term.
+    tiny, tinier = F(1, 10**50), F(1, 10**60)
+    x = ExactPoint(((tiny, 1 - tiny), (tinier, 1 - tinier), (F(1, 2), F(1, 2))), (F(1),) * 3, (F(1, 3),) * 3)
+    d = BallDerivative(Ball(64))
+    w = [d.seed(wj, 1 if j == 0 else -1 if j == 1 else 0) for j, wj in enumerate(x.w)]
+    slope = d.derivative(load_operator("linear").evaluate_precise(x.P, x.T, w, d)[0])
+    Ball(400).activate()
+    assert slope is not None and slope > 0 and slope.contains(fmpq(10**10 - 1, 10**60))
 
 
 def test_certificate_is_a_ball_that_excludes_zero_on_the_violating_side() -> None:
