@@ -8,12 +8,14 @@ float form is never used.
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction as F
 from pathlib import Path
 from typing import Any
 
 import mpmath
 import pytest
+import sympy as sp
 
 from mtkd.counterexamples import check_exact
 from mtkd.engines import Engine
@@ -22,7 +24,9 @@ from mtkd.operators.precision import HighPrecision
 from mtkd.results import Verdict
 from mtkd.theorems import ExactPoint, get_property
 from mtkd.theorems.smt_runner import RLIMIT
-from mtkd.theorems.traced import analysis_of
+from mtkd.operators.symbolic import evaluated
+from mtkd.theorems import operator_exprs as ox
+from mtkd.theorems.traced import analysis_of, same_sign, traced_smt_check
 from mtkd.verify import VerifyOptions, verify
 
 HERE = Path(__file__).parents[1]
@@ -180,3 +184,28 @@ def test_typical_torch_kd_code_gets_a_derived_form_that_is_its_formula(name: str
         want = reference(P, T, w)
         got = op.evaluate_precise(P, T, w, HighPrecision(50))
         assert all(abs(mpmath.mpf(g) - x) < mpmath.mpf(10) ** -45 for g, x in zip(got, want)), (got, want)
+
+
+def test_weight_derivative_is_encoded_by_a_polynomial_of_the_same_sign() -> None:
+    # confidence: q = sum_k w_k m_k Q_k / sum_k w_k m_k (m_k = max_i Q_k(i)); its axiom3 derivative over
+    # the common denominator is decided within 2M resource units at K=3, V=2, where the derivative with
+    # one auxiliary inverse per division spends more than 12M (the default quota) without an answer.
+    analysis = analysis_of(load_operator("confidence"))
+    assert analysis is not None
+    r = traced_smt_check(analysis, "axiom3", max_k=3, max_v=2, rlimit=2_000_000)
+    assert r is not None and r.verdict is Verdict.PROVED and r.scope.startswith("K in 2..3, V in 2..2"), r.message
+    # Same sign as the derivative at exact points, also where a divisor with an odd power is negative.
+    rng = random.Random(0)
+    K, V = 3, 2
+    e = analysis.formula(K, V)[0]
+    odd = ox.w[0] / (ox.Q[0, 0] - 2)
+    for expr in (e, odd):
+        d = sp.diff(expr, ox.w[0]) - sp.diff(expr, ox.w[1])
+        poly = same_sign(d, expr, K)
+        assert not any(isinstance(p, sp.Pow) and p.exp < 0 for p in sp.preorder_traversal(poly))
+        for _ in range(20):
+            Q = [[sp.Rational(rng.randint(1, 99), 100)] for _ in range(K)]
+            point = {ox.Q[k, 0]: Q[k][0] for k in range(K)} | {ox.Q[k, 1]: 1 - Q[k][0] for k in range(K)}
+            raw = [rng.randint(1, 9) for _ in range(K)]
+            point |= {ox.w[k]: sp.Rational(raw[k], sum(raw)) for k in range(K)}
+            assert sp.sign(evaluated(poly).xreplace(point)) == sp.sign(evaluated(d).xreplace(point))
