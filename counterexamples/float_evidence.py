@@ -31,7 +31,7 @@ import numpy as np
 
 from mtkd.errors import OperatorFailure
 from mtkd.operators import Operator
-from mtkd.operators.frameworks import EPSILON
+from mtkd.operators.frameworks import EPSILON, HUGE, TINY
 from mtkd.operators.precision import HighPrecision, Interval
 from mtkd.operators.temperature import tau
 from mtkd.theorems import Batch, ExactPoint, PreciseMargin, Property
@@ -92,7 +92,21 @@ def measure(op: Operator, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> Measur
         except OperatorFailure:
             pass  # no wider form: the perturbations stand alone
     radius = 2 * spread + 8 * eps * np.abs(q0) + 2 * eps * float(np.abs(q0).max())
+    if not _holds_inputs(op.dtype, P, T, w):
+        # An operator computing in a narrow dtype casts its inputs first: a probability below the
+        # dtype's smallest normal (6.5e-9 in float16 becomes 0), or T = 1e6 (inf in float16), is
+        # changed before any arithmetic, and no output-side measurement sees it: perturbing the
+        # input by ulps changes nothing, and a geometric pool's root turns that 0 into an error of
+        # 0.0055 on q(i) = 0. Nothing is concluded at such an input.
+        radius = np.full_like(q0, np.inf)
     return Measured(q0, radius, op.dtype, zero)
+
+
+def _holds_inputs(dtype: str, *arrays: np.ndarray) -> bool:
+    """Every non-zero input entry is a normal number of ``dtype`` (exact zeros are exact in any dtype)."""
+    values = np.abs(np.concatenate([a.ravel() for a in arrays]))
+    values = values[values != 0]
+    return bool(((TINY[dtype] <= values) & (values <= HUGE[dtype])).all())
 
 
 def _midpoint_float(v: Any) -> float:
@@ -131,7 +145,11 @@ def measured_form(op: Operator) -> Callable[..., list[Any]]:
 
 def _outward(q: np.ndarray, radius: np.ndarray) -> np.ndarray:
     # q +- r is formed in float64: widen by one ulp of the result so the rounding cannot shrink it.
-    return radius + np.spacing(np.abs(q) + radius)
+    # An infinite radius (nothing measurable at the input) must stay infinite: spacing(inf) is NaN,
+    # and a NaN radius would read as "no radius", an exact point.
+    with np.errstate(invalid="ignore"):
+        widened = radius + np.spacing(np.abs(q) + radius)
+    return np.where(np.isfinite(radius), widened, np.inf)
 
 
 def enclose(op: Operator, prop: Property, x: ExactPoint,

@@ -68,6 +68,15 @@ TINY: dict[str, float] = {
 }
 """Smallest normal number of each precision: below it, values have underflowed."""
 
+HUGE: dict[str, float] = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": float(np.finfo(np.float32).max),
+    "float64": float(np.finfo(np.float64).max),
+    "longdouble": float(np.finfo(np.float64).max),
+}
+"""Largest finite number of each precision: above it, values overflow to infinity."""
+
 
 class OutputConversionError(Exception):
     """The operator's return value is not an array of real numbers the suite can read."""
