@@ -37,7 +37,7 @@ from mtkd.operators import Operator
 from mtkd.results import Counterexample, Result, Verdict
 from mtkd.theorems import Batch, Domain, ExactPoint, Margins, Property, unstated_reason
 
-from .backends import Backend
+from .backends import Backend, DoneFn
 from .backends.local import LocalBackend
 from .certify import Outcome, certify_candidate, strongest_certificate
 from .forms import counterexample_problem
@@ -552,13 +552,16 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
             if progress is not None:
                 progress(sum(plan.inputs_after(n) for n in stepped), best[0])
 
-        ends = list(backend.map(_run_segment, tasks, done))
-        for end in ends:
+        if backend.in_process and config.stop_at_first:
+            tasks, ends = _in_turn(tasks, done)
+        else:
+            ends = list(backend.map(_run_segment, tasks, done))
+        for task, end in zip(tasks, ends):
             if end.load_error is not None:
                 hunt.error = end.load_error
                 return hunt
             states[end.state.index] = end.state
-            if end.state.steps < until and not end.state.stopped and not end.paused:
+            if end.state.steps < task.until and not end.state.stopped and not end.paused:
                 hunt.ended_by = "time budget"
         # Examined in (step, stream, phase) order. A random batch whose guided phase was deferred
         # holds back every later event until that phase has come in and been examined, so the
@@ -604,6 +607,32 @@ def _hunt(op: Operator, prop: Property, config: SearchConfig, plan: _Plan, start
     else:
         _count_inputs(hunt, states, plan, None)
     return hunt
+
+
+def _in_turn(tasks: list[_Segment], done: DoneFn) -> tuple[list[_Segment], list[_SegmentEnd]]:
+    """In-process segments, one stream after the other: the segments as they ran, and their ends.
+
+    Events are examined in (step, stream) order and, with ``stop_at_first``, the first error or
+    certified find ends the hunt (a later error is never examined), so once stream
+    ``i`` reports an error at step ``s``, a later stream's steps from ``s`` on cannot matter: it runs
+    only the steps before ``s`` (nothing at all, not even its probe, after an error in a probe).
+    The events before the error, and the input counts up to it, are those of a run without the
+    cut (and of any --workers): an operator that hangs or exits costs one failure per property,
+    not one per stream.
+    """
+    ran: list[_Segment] = []
+    ends: list[_SegmentEnd] = []
+    cut: int | None = None
+    for i, task in enumerate(tasks):
+        if cut is not None:
+            task = replace(task, until=min(task.until, cut))
+        end = _SegmentEnd(task.state, ()) if cut == PROBE_STEP else _run_segment(task)
+        errors = [r.step for r in end.reports if r.error is not None]
+        cut = min([*errors, *([] if cut is None else [cut])], default=None)
+        done(i, end)
+        ran.append(task)
+        ends.append(end)
+    return ran, ends
 
 
 def _examine(op: Operator, prop: Property, report: _StepReport, stats: SearchStats) -> Outcome | None:
