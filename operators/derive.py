@@ -345,12 +345,19 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, DerivationBlocked):
         return f"blocked by {exc}"
     tb = exc.__traceback__
-    where = ""
+    where, files = "", []
     while tb is not None:
         frame = tb.tb_frame
+        files.append(frame.f_code.co_filename)
         if not frame.f_code.co_filename.startswith(__file__.rsplit("/", 1)[0]):
             where = f" at {frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
         tb = tb.tb_next
+    if any("/jax/" in f for f in files) or "jax" in f"{type(exc).__module__} {exc}".lower():
+        # JAX traces its inputs into its own arrays, which cannot hold exact numbers (and it filters
+        # its own frames out of tracebacks, so its messages are the surer sign).
+        return ("JAX code cannot run on the exact numbers a derived form computes with (derived forms "
+                "follow numpy and PyTorch code); give the operator a precise form (op.precise) for "
+                f"certificates and proofs (JAX said {type(exc).__name__}{where})")
     return f"{type(exc).__name__}: {exc}{where}"
 
 

@@ -101,3 +101,6 @@ def test_jax_single_input_form_gets_a_vmap_batched_form(tmp_path: Path) -> None:
                    "    return (w[:, None] * Q).sum(0)\n")
     op = load_operator(f"{src}:pool")
     assert op.capabilities[1].startswith("batched (jax.vmap of the single-input form")
+    # JAX arrays cannot hold exact numbers: no derived form, and the limitation says what to do.
+    assert op.precise_func is None and "JAX code cannot run on the exact numbers" in op.derive_failure
+    assert "give the operator a precise form" in " ".join(op.limitations())
