@@ -10,7 +10,6 @@ false alarm.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from mtkd.engines import Engine
 from mtkd.operators import Operator, wrap_callable
@@ -85,17 +84,17 @@ def test_reimplementation_agrees_with_builtin_linear() -> None:
     assert not np.array_equal(BatchedLogSpaceLinear().batched(P, T, w), want)
 
 
-@pytest.mark.parametrize("seed", (SEED, 1))
-def test_single_form_float64_only_is_never_refuted(seed: int) -> None:
+# One seed per form: seeds are the same code path. With the measured error radius set to 0
+# (counterexamples/float_evidence.measure) each of the seeds 20240611, 0 and 1 failed both tests.
+def test_single_form_float64_only_is_never_refuted() -> None:
     op = wrap_callable(log_space_linear, "log_space_linear", derive=False)  # float64 evidence only
     assert op.capabilities == ("single",)
-    _check(op, max_inputs=400, seed=seed)
+    _check(op, max_inputs=400, seed=SEED)
 
 
 # SEED made the guided search drive a weight to 5e-16, where axiom3's difference quotient
 # carried O(1) round-off and was reported as a float64 "refutation" (fixed in theorems/axioms.py).
-@pytest.mark.parametrize("seed", (SEED, 0, 1))
-def test_batched_float64_only_is_never_refuted(seed: int) -> None:
+def test_batched_float64_only_is_never_refuted() -> None:
     op = wrap_callable(BatchedLogSpaceLinear(), "batched_log_space_linear", derive=False)
     assert op.capabilities == ("single", "batched")
-    _check(op, max_inputs=6000, seed=seed)
+    _check(op, max_inputs=6000, seed=SEED)
