@@ -146,11 +146,10 @@ def bisect_segments(op: Operator, x: Batch, rng: np.random.Generator) -> Segment
         # All SECTIONS - 1 interior points of every bracket in one call (one exchange with a
         # single-input form's worker per round, where halving needed three).
         ts = lo[None] + (hi - lo)[None] * inner[:, None]
-        q_in = np.split(op.evaluate(*_point(_times(x, SECTIONS - 1), _times(y, SECTIONS - 1), ts.ravel())),
-                        SECTIONS - 1)
-        qs = np.stack([q_lo, *q_in, q_hi])
+        q_in = op.evaluate(*_point(_times(x, SECTIONS - 1), _times(y, SECTIONS - 1), ts.ravel()))
+        qs = np.concatenate([q_lo[None], q_in.reshape(SECTIONS - 1, N, -1), q_hi[None]])
         bounds = np.concatenate([lo[None], ts, hi[None]])
-        steps = np.stack([_change(qs[g], qs[g + 1], relative) for g in range(SECTIONS)])
+        steps = _change(qs[:-1], qs[1:], relative)  # (SECTIONS, N): every part's change at once
         pick = steps.argmax(axis=0)
         lo, hi = bounds[pick, rows], bounds[pick + 1, rows]
         q_lo, q_hi = qs[pick, rows], qs[pick + 1, rows]

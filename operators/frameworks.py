@@ -8,7 +8,7 @@ of the suite scales with that precision (a float32 pool is judged by float32's e
 float64 bounds).
 
 Conversion runs where the operator runs (its worker process, through
-:func:`mtkd.operators.protocol.float_output`), so tensors never cross processes; only the float64
+:func:`float_output`), so tensors never cross processes; only the float64
 values and the dtype's name come back. Inputs are always read-only float64 numpy arrays (an
 operator that wants tensors converts them itself, e.g. ``torch.from_numpy(P)``). torch and jax are
 imported only when an operator returns their arrays.
@@ -167,6 +167,42 @@ def convert_output(out: Any) -> Returned:
     except (TypeError, ValueError, OverflowError) as exc:
         raise OutputConversionError(f"returned {type(out).__name__}, not an array of numbers ({exc})") from None
     return Returned(values, dtype, framework)
+
+
+class OutputNotNumbers(Exception):
+    """What the operator returned is not an array of real numbers (the message says what it was)."""
+
+
+def float_output(out: Any) -> Returned:
+    """The operator's result as float64 values plus its dtype, or :class:`OutputNotNumbers` saying what it was.
+
+    Runs where the operator runs (in its worker), so framework objects (torch / JAX tensors) never
+    cross processes: :func:`convert_output` reads them there.
+
+    >>> r = float_output(np.array([0.25, 0.75], dtype=np.float32))
+    >>> r.values, r.dtype
+    (array([0.25, 0.75]), 'float32')
+    >>> try:
+    ...     float_output([1j, 0.5])
+    ... except OutputNotNumbers as exc:
+    ...     print(exc)
+    returned complex numbers (complex128), not real probabilities,
+    """
+    try:
+        return convert_output(out)
+    except OutputConversionError as exc:
+        raise OutputNotNumbers(f"{exc},") from None
+    except BaseException as exc:  # noqa: BLE001 - e.g. a custom BaseException from __array__
+        raise OutputNotNumbers(f"returned {type(out).__name__}, not an array of numbers (converting it raised "
+                               f"{type(exc).__name__}: {safe_str(exc)}),") from None
+
+
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception's ``__str__`` itself raises."""
+    try:
+        return str(exc)
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        return "<unprintable>"
 
 
 def _all_real_numbers(arr: np.ndarray) -> bool:

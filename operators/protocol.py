@@ -31,7 +31,7 @@ import numpy as np
 from mtkd import budget
 from mtkd.errors import OperatorFailure, OperatorUndefined
 
-from .frameworks import EPSILON, OutputConversionError, Returned, convert_output
+from .frameworks import EPSILON, OutputNotNumbers, Returned, float_output, safe_str
 from .precision import Arithmetic, row_numbers
 from .precision_float import LaneSeq, NotVectorised
 from .sandbox import BadOutput, CallTimedOut, UserRaised, WorkerDied
@@ -136,41 +136,6 @@ TOGETHER_MAX_ENTRIES = 1 << 20
 
 FORM_FIELDS = {"func": "func", "batched": "batched_func", "precise": "precise_func"}
 """The operator's forms and the :class:`Operator` fields holding them."""
-
-
-class OutputNotNumbers(Exception):
-    """What the operator returned is not an array of real numbers (the message says what it was)."""
-
-
-def float_output(out: Any) -> Returned:
-    """The operator's result as float64 values plus its dtype, or :class:`OutputNotNumbers` saying what it was.
-
-    Runs where the operator runs (in its worker), so framework objects (torch / JAX tensors) never
-    cross processes: :func:`~.frameworks.convert_output` reads them there.
-
-    >>> r = float_output(np.array([0.25, 0.75], dtype=np.float32))
-    >>> r.values, r.dtype
-    (array([0.25, 0.75]), 'float32')
-    >>> try:
-    ...     float_output([1j, 0.5])
-    ... except OutputNotNumbers as exc:
-    ...     print(exc)
-    returned complex numbers (complex128), not real probabilities,
-    """
-    try:
-        return convert_output(out)
-    except OutputConversionError as exc:
-        raise OutputNotNumbers(f"{exc},") from None
-    except BaseException as exc:  # noqa: BLE001 - e.g. a custom BaseException from __array__
-        raise OutputNotNumbers(f"returned {type(out).__name__}, not an array of numbers (converting it raised "
-                               f"{type(exc).__name__}: {_safe_str(exc)}),") from None
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except BaseException:  # noqa: BLE001 - a hostile __str__
-        return "<unprintable>"
 
 
 class RemoteForm:
@@ -594,5 +559,5 @@ def _in_process(fn: Callable[..., Any], args: tuple[Any, ...], limit: float, pas
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}) (an operator must return or raise, not exit)"
-    text = _safe_str(exc)
+    text = safe_str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

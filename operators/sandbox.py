@@ -60,7 +60,7 @@ import numpy as np
 
 from mtkd.errors import OperatorLoadError
 
-from .frameworks import EPSILON, Framework, Returned
+from .frameworks import EPSILON, Framework, OutputNotNumbers, Returned, float_output
 
 START_SECONDS = 120.0
 """Limit on the worker's own start-up (before the operator's import, which --import-timeout limits)."""
@@ -656,16 +656,20 @@ def _serve(message: tuple[Any, ...], state: dict[str, Any], conn: Connection) ->
         return _run(state["obj"], form, adapter, tuple(args) + ((ctx,) if ctx is not None else ()))
     if kind == "loop":
         P, T, w = decode(message[1], restricted=False)
+        for a in (P, T, w):
+            a.setflags(write=False)  # the rows handed to the operator are views: read-only already
         rows = []
         dtypes: set[str] = set()
         frameworks: set[str] = set()
-        last = 0.0
+        # The parent's clock started with the request: the first tick is due only after TICK_SECONDS
+        # (a tick per request doubled the messages of short loops).
+        last = time.monotonic()
         for n in range(len(P)):
             now = time.monotonic()
             if now - last >= TICK_SECONDS:
                 conn.send_bytes(_TICK + str(n).encode())
                 last = now
-            reply = _run(state["obj"], "func", None, (P[n], T[n], w[n]))
+            reply = _run(state["obj"], "func", None, (P[n], T[n], w[n]), read_only=True)
             if reply[0] != "ok":
                 return ("failed", n, reply)
             if reply[1].shape != P.shape[-1:]:
@@ -687,9 +691,8 @@ def _load(target: Target) -> tuple[Any, Loaded]:
     return obj, inspect_object(obj, target.label)
 
 
-def _run(obj: Any, form: str, adapter: str | None, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    from .protocol import OutputNotNumbers, float_output
-
+def _run(obj: Any, form: str, adapter: str | None, args: tuple[Any, ...], read_only: bool = False) -> tuple[Any, ...]:
+    """Call one form; ``read_only``: the arrays in ``args`` are read-only views already (a loop's rows)."""
     if adapter is not None:
         fn: Callable[..., Any] = _import_adapter(adapter)
         call_args: tuple[Any, ...] = (obj, *args)
@@ -698,7 +701,7 @@ def _run(obj: Any, form: str, adapter: str | None, args: tuple[Any, ...]) -> tup
         call_args = args
     arrays = [a for a in args if isinstance(a, np.ndarray)]
     before = [a.tobytes() for a in arrays]
-    views = tuple(_read_only(a) for a in call_args)
+    views = call_args if read_only else tuple(_read_only(a) for a in call_args)
     try:
         out = fn(*views)
     except BaseException as exc:  # noqa: BLE001 - every way user code can fail is reported

@@ -414,34 +414,38 @@ class Axiom3(Property):
 
     @staticmethod
     def _difference_quotients(op: Operator, x: Batch, q0: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-        """``dq/d delta`` for every teacher pair ``(k, k2)`` by one-sided differences, ``(N, V)`` each."""
+        """``dq/d delta`` for every teacher pair ``(k, k2)`` by one-sided differences, ``(N, V)`` each.
+
+        Every pair's two moved pools in one call (a single-input form's worker is then asked once,
+        not ``2K(K-1)`` times per batch).
+        """
         K = x.shape[1]
+        pairs = [(k, k2) for k in range(K) for k2 in range(K) if k != k2]
+        # 1e-6 in float64; a less precise output needs a longer step (error ~ eps / h + h^2).
+        h0 = 1e-6 * (op.eps / np.finfo(float).eps) ** (1 / 3)
+        steps, moved = {}, []
+        for k, k2 in pairs:
+            active = x.w[:, k2] > 0
+            h = np.where(active, np.minimum(h0, x.w[:, k2] / 4), h0)
+            d = np.zeros(K)
+            d[k], d[k2] = 1.0, -1.0
+            steps[k, k2] = h
+            moved += [(x.P, x.T, np.where(active[:, None], x.w + j * h[:, None] * d, x.w)) for j in (1, 2)]
+        pools = iter(op.evaluate_together(moved))
         out = {}
-        for k in range(K):
-            for k2 in range(K):
-                if k == k2:
-                    continue
-                active = x.w[:, k2] > 0
-                # 1e-6 in float64; a less precise output needs a longer step (error ~ eps / h + h^2).
-                h0 = 1e-6 * (op.eps / np.finfo(float).eps) ** (1 / 3)
-                h = np.where(active, np.minimum(h0, x.w[:, k2] / 4), h0)
-                d = np.zeros(K)
-                d[k], d[k2] = 1.0, -1.0
-                w1 = np.where(active[:, None], x.w + h[:, None] * d, x.w)
-                w2 = np.where(active[:, None], x.w + 2 * h[:, None] * d, x.w)
-                q1 = op.evaluate(x.P, x.T, w1)
-                q2 = op.evaluate(x.P, x.T, w2)
-                # Second-order one-sided difference: the weight may not move the other way.
-                D = (4 * q1 - q2 - 3 * q0) / (2 * h[:, None])
-                if op.precise_func is None:
-                    # Nothing re-checks a float64-only candidate exactly, so its margin must be
-                    # an upper bound: add the round-off (64 ulp per evaluation, 8 evaluations'
-                    # worth) that the quotient can carry. It grows like 1/h, which matters when
-                    # w_k2 is tiny and so is the step (w_k2 = 5e-16 gave D = -1.8 for linear).
-                    scale = np.maximum(np.maximum(np.abs(q0), np.abs(q1)), np.abs(q2))
-                    # A bitwise-constant q (D exactly 0) keeps its 0: the strict part is judged later.
-                    D = np.where(D == 0, 0.0, D + 8 * 64 * op.eps * scale / (2 * h[:, None]))
-                out[k, k2] = D
+        for k, k2 in pairs:
+            h, q1, q2 = steps[k, k2], next(pools), next(pools)
+            # Second-order one-sided difference: the weight may not move the other way.
+            D = (4 * q1 - q2 - 3 * q0) / (2 * h[:, None])
+            if op.precise_func is None:
+                # Nothing re-checks a float64-only candidate exactly, so its margin must be
+                # an upper bound: add the round-off (64 ulp per evaluation, 8 evaluations'
+                # worth) that the quotient can carry. It grows like 1/h, which matters when
+                # w_k2 is tiny and so is the step (w_k2 = 5e-16 gave D = -1.8 for linear).
+                scale = np.maximum(np.maximum(np.abs(q0), np.abs(q1)), np.abs(q2))
+                # A bitwise-constant q (D exactly 0) keeps its 0: the strict part is judged later.
+                D = np.where(D == 0, 0.0, D + 8 * 64 * op.eps * scale / (2 * h[:, None]))
+            out[k, k2] = D
         return out
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
@@ -526,13 +530,13 @@ class Axiom4(Property):
         rP = rng.standard_normal((N, K, V))
         rT = rng.standard_normal((N, K))
         rw = rng.standard_normal((N, K))
-        q0 = op.evaluate(x.P, x.T, x.w)
-        changes = []
+        moved = []
         for eps in (1e-8, 1e-12):
             P = x.P * (1 + eps * rP)
             w = x.w * (1 + eps * rw)
-            q = op.evaluate(P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), w / w.sum(-1, keepdims=True))
-            changes.append(np.abs(q - q0).max(axis=-1))
+            moved.append((P / P.sum(-1, keepdims=True), x.T * (1 + eps * rT), w / w.sum(-1, keepdims=True)))
+        q0, *qs = op.evaluate_together([(x.P, x.T, x.w), *moved])
+        changes = [np.abs(q - q0).max(axis=-1) for q in qs]
         probe = _jump_margin(changes[0], changes[1], self._tol)
         from mtkd.counterexamples.jumps import bisect_segments
 
@@ -728,48 +732,71 @@ class Axiom5(Property):
             best = np.where(better, m, best)
             part, wk, wi = np.where(better, code, part), np.where(better, k, wk), np.where(better, i, wi)
 
-        # Every probe of every teacher in one call, and the limits' reference pools in another
-        # (the call overhead of a single-input form's worker dominates these small batches).
-        parts = ((1, "b-inf", (1e6, 1e12)), (2, "b-zero", (1e-6, 1e-12)))
-        probes, limits = [], []
+        # Part (a)'s probes, every teacher's probe at the extreme temperature of each part and the
+        # T -> inf limit pools (uniform rows: inside the domain wherever the input is) in one call; the
+        # T -> 0 limit pools (one-hot rows, where log 0 may be undefined) in another. A single-input
+        # form's worker is asked once per call. The milder temperature, which tells a slow approach
+        # from a stall, is asked only where the extreme one is not yet within the tolerance of its
+        # reference: elsewhere the margin is ``tol - d`` >= 0 whatever it says (see _jump_margin).
+        parts = ((1, "b-inf", 1e6, 1e12), (2, "b-zero", 1e-6, 1e-12))
+        probes = []
         for k in range(K):
             e = np.zeros((N, K))
             e[:, k] = 1.0
             probes.append((x.P, x.T, e))
-            for _, name, temps in parts:
-                P_lim = x.P.copy()
-                P_lim[:, k] = self.limit_teacher(x.P[:, k], name)
-                T_lim = x.T.copy()
-                T_lim[:, k] = 1.0
-                limits.append((P_lim, T_lim, k))
-                for t in temps:
-                    T_t = x.T.copy()
-                    T_t[:, k] = t
-                    probes.append((x.P, T_t, x.w))
-        probed = iter(op.evaluate_together(probes))
+            probes += [(x.P, self._at(x.T, k, extreme), x.w) for _, _, _, extreme in parts]
+        uniform = [(self._limit_rows(x.P, k, "b-inf"), self._at(x.T, k, 1.0), x.w) for k in range(K)]
+        together = op.evaluate_together(probes + uniform)
+        probed = iter(together[:len(probes)])
+        one_hot = [(self._limit_rows(x.P, k, "b-zero"), self._at(x.T, k, 1.0), k) for k in range(K)]
         try:
-            references = iter(op.evaluate_together([(P_lim, T_lim, x.w) for P_lim, T_lim, _ in limits]))
+            to_zero = op.evaluate_together([(P_lim, T_lim, x.w) for P_lim, T_lim, _ in one_hot])
         except OperatorUndefined:  # e.g. log 0 at a one-hot limit row: limit rows with zeros by the open-domain path
             try:
-                references = iter(op.evaluate_together([(self._inside(x, P_lim, k), T_lim, x.w)
-                                                        for P_lim, T_lim, k in limits]))
+                to_zero = op.evaluate_together([(self._inside(x, P_lim, k), T_lim, x.w) for P_lim, T_lim, k in one_hot])
             except OperatorUndefined:  # one by one, to tell which reference is undefined
-                references = iter([self._reference(op, x, P_lim, T_lim, k) for P_lim, T_lim, k in limits])
+                to_zero = [self._reference(op, x, P_lim, T_lim, k) for P_lim, T_lim, k in one_hot]
+        references = iter(q for pair in zip(together[len(probes):], to_zero) for q in pair)
+        # Near-ties of teacher k converge too slowly to judge in float64 (T_k -> 0); exact ties are fine.
+        srt = np.sort(x.P, axis=-1)
+        near_tie = (srt[..., -2] < srt[..., -1]) & (srt[..., -2] > srt[..., -1] * (1 - 1e-3))
+        pending = []  # (k, code, rows, target, distance at the extreme temperature) still to judge
         for k in range(K):
             diff = np.abs(next(probed) - Q[:, k])
             keep(-diff.max(axis=-1), 0, k, diff.argmax(axis=-1))
-            for code, name, temps in parts:
+            for code, name, _, _ in parts:
                 target = next(references)
-                changes = [np.abs(next(probed) - target).max(axis=-1) for _ in temps]
-                m = _jump_margin(changes[0], changes[1], self._tol)
-                if name == "b-zero":
-                    # Near-ties converge too slowly to judge in float64; exact ties are fine.
-                    srt = np.sort(x.P[:, k], axis=-1)
-                    near_tie = (srt[:, -2] < srt[:, -1]) & (srt[:, -2] > srt[:, -1] * (1 - 1e-3))
-                    m = np.where(near_tie, np.inf, m)
+                d_extreme = np.abs(next(probed) - target).max(axis=-1)
+                tie = near_tie[:, k] if name == "b-zero" else np.zeros(N, bool)
+                judged = tie | (d_extreme <= self._tol)
+                keep(np.where(judged & ~tie, self._tol - d_extreme, np.inf), code, k, np.zeros(N, int))
+                rows = np.flatnonzero(~judged)
+                if len(rows):
+                    pending.append((k, code, rows, target[rows], d_extreme[rows]))
+        if pending:
+            milder = {code: mild for code, _, mild, _ in parts}
+            slower = iter(op.evaluate_together([(x.P[rows], self._at(x.T[rows], k, milder[code]), x.w[rows])
+                                                for k, code, rows, _, _ in pending]))
+            for k, code, rows, target, d_extreme in pending:
+                m = np.full(N, np.inf)
+                m[rows] = _jump_margin(np.abs(next(slower) - target).max(axis=-1), d_extreme, self._tol)
                 keep(m, code, k, np.zeros(N, int))
         names = np.array(["a", "b-inf", "b-zero"])
         return Margins(best, np.zeros(N, bool), {"part": names[part], "k": wk, "token": wi})
+
+    @classmethod
+    def _limit_rows(cls, P: np.ndarray, k: int, part: str) -> np.ndarray:
+        """``P`` with teacher ``k``'s rows at their limit (a copy)."""
+        out = P.copy()
+        out[:, k] = cls.limit_teacher(P[:, k], part)
+        return out
+
+    @staticmethod
+    def _at(T: np.ndarray, k: int, t: float) -> np.ndarray:
+        """``T`` with teacher ``k``'s temperature set to ``t`` (a copy)."""
+        out = T.copy()
+        out[:, k] = t
+        return out
 
     @staticmethod
     def _reference(op: Operator, x: Batch, P_lim: np.ndarray, T_lim: np.ndarray, k: int) -> np.ndarray:

@@ -99,8 +99,8 @@ class AssumptionL(Property):
         w2 = rng.dirichlet(np.full(K, 0.5), size=N)
         lam = rng.uniform(0.1, 0.9, size=N)
         mid = lam[:, None] * x.w + (1 - lam[:, None]) * w2
-        return equality_margins(op.evaluate(x.P, x.T, mid) - lam[:, None] * op.evaluate(x.P, x.T, x.w)
-                                - (1 - lam[:, None]) * op.evaluate(x.P, x.T, w2), {"w2": w2, "lam": lam})
+        q_mid, q, q2 = op.evaluate_together([(x.P, x.T, mid), (x.P, x.T, x.w), (x.P, x.T, w2)])
+        return equality_margins(q_mid - lam[:, None] * q - (1 - lam[:, None]) * q2, {"w2": w2, "lam": lam})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:
@@ -143,18 +143,20 @@ class AssumptionLSeparable(Property):
 
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
-        q = op.evaluate(x.P, x.T, x.w)
         token_perm, teacher_perm = rng.permutation(V), rng.permutation(K)
         shuffled = self._shuffle(x.P, token_perm, teacher_perm)
+        one_hot = [np.broadcast_to(np.eye(K)[k], (N, K)) for k in range(K)]
+        # The pool, and every teacher's single-teacher pool before and after the reshuffle, in one call.
+        pools = iter(op.evaluate_together([(x.P, x.T, x.w)] + [(P, x.T, e) for e, Pk in zip(one_hot, shuffled)
+                                                                for P in (x.P, Pk)]))
+        q = next(pools)
         mixture = np.zeros_like(q)
         local = np.zeros((N,))
         local_k = np.zeros(N, int)
         for k in range(K):
-            e = np.zeros((N, K))
-            e[:, k] = 1.0
-            g = op.evaluate(x.P, x.T, e)
+            g = next(pools)
             mixture += x.w[:, [k]] * g
-            moved = np.abs(op.evaluate(shuffled[k], x.T, e)[:, 0] - g[:, 0])
+            moved = np.abs(next(pools)[:, 0] - g[:, 0])
             local_k = np.where(moved > local, k, local_k)
             local = np.maximum(local, moved)
         gap = np.abs(q - mixture)

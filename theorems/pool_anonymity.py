@@ -45,8 +45,8 @@ class PoolAnonymity(Property):
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
         perm = rng.permutation(K)
-        return equality_margins(op.evaluate(x.P[:, perm], x.T[:, perm], x.w[:, perm]) - op.evaluate(x.P, x.T, x.w),
-                                {"teacher_perm": np.broadcast_to(perm, (N, K))})
+        permuted, q = op.evaluate_together([(x.P[:, perm], x.T[:, perm], x.w[:, perm]), (x.P, x.T, x.w)])
+        return equality_margins(permuted - q, {"teacher_perm": np.broadcast_to(perm, (N, K))})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:

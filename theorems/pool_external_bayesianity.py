@@ -60,8 +60,8 @@ class PoolExternalBayesianity(Property):
         N, K, V = x.shape
         lam = np.exp(rng.uniform(-3.0, 3.0, size=(N, V)))
         ones = np.ones((N, K))
-        return equality_margins(op.evaluate(update(x.P, lam[:, None, :]), ones, x.w)
-                                - update(op.evaluate(x.P, ones, x.w), lam), {"likelihood": lam})
+        updated, q = op.evaluate_together([(update(x.P, lam[:, None, :]), ones, x.w), (x.P, ones, x.w)])
+        return equality_margins(updated - update(q, lam), {"likelihood": lam})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:

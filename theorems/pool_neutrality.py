@@ -46,8 +46,8 @@ class PoolNeutrality(Property):
     def margins(self, op: Operator, x: Batch, rng: np.random.Generator) -> Margins:
         N, K, V = x.shape
         perm = rng.permutation(V)
-        return equality_margins(op.evaluate(x.P[..., perm], x.T, x.w) - op.evaluate(x.P, x.T, x.w)[:, perm],
-                                {"token_perm": np.broadcast_to(perm, (N, V))})
+        permuted, q = op.evaluate_together([(x.P[..., perm], x.T, x.w), (x.P, x.T, x.w)])
+        return equality_margins(permuted - q[:, perm], {"token_perm": np.broadcast_to(perm, (N, V))})
 
     def precise_margin(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any],
                        ctx: Context) -> PreciseMargin:

@@ -52,10 +52,9 @@ class PoolUnanimity(Property):
         N, K, V = x.shape
         best = np.full(N, np.inf)
         wk, wi = np.zeros(N, int), np.zeros(N, int)
-        for k in range(K):
-            p = x.P[:, k]
-            q = op.evaluate(np.repeat(p[:, None, :], K, axis=1), np.ones((N, K)), x.w)
-            gap = np.abs(q - p)
+        agreeing = [(np.repeat(x.P[:, k, None, :], K, axis=1), np.ones((N, K)), x.w) for k in range(K)]
+        for k, q in enumerate(op.evaluate_together(agreeing)):  # one call for every k
+            gap = np.abs(q - x.P[:, k])
             m = -gap.max(axis=-1)
             better = m < best
             best, wk, wi = np.where(better, m, best), np.where(better, k, wk), np.where(better, gap.argmax(-1), wi)

@@ -39,18 +39,26 @@ def _centred_linear(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
     return _linear(np.exp(logp - logp.mean(axis=1, keepdims=True)), T, w)
 
 
+def _clamped_linear(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The linear pool with temperatures clamped to [1e-2, 1e2]: it stalls short of both limits."""
+    return _linear(P, np.clip(T, 1e-2, 1e2), w)
+
+
 class _Counting:
-    """A single-input callable (the linear pool) that counts how often the tool calls evaluate()."""
+    """A single-input callable (the linear pool) that counts how often the tool calls evaluate(),
+    and on how many inputs."""
 
     def __init__(self, fn: Callable[..., np.ndarray] = _linear) -> None:
         self.op = wrap_callable(fn, "counted", derive=False)
         self.calls = 0
+        self.inputs = 0
 
     def operator(self) -> Operator:
         inner = self.op.evaluate
 
         def evaluate(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
             self.calls += 1
+            self.inputs += len(P)
             return inner(P, T, w)
 
         object.__setattr__(self.op, "evaluate", evaluate)  # instance-level spy on a frozen dataclass
@@ -62,10 +70,24 @@ def test_axiom5_probes_every_teacher_in_two_calls() -> None:
     op = counter.operator()
     x = generate(np.random.default_rng(0), 8, 4, 5)
     m = get_property("axiom5").margins(op, x, np.random.default_rng(1))
-    # One call for the probes of all 4 teachers (one-hot weights, 4 limit temperatures each), one
-    # for the 8 limit pools; separate calls would be 4 * 7 = 28.
+    # One call for the probes of all 4 teachers (one-hot weights, the extreme temperature of each
+    # limit), one for the 8 limit pools; separate calls would be 4 * 7 = 28. The pool is within the
+    # tolerance of its limits at the extreme temperatures: the milder ones are never asked for.
     assert counter.calls == 2
+    assert counter.inputs == 8 * 4 * (1 + 2 + 2)
     assert (m.values > -1e-9).all()  # the linear pool satisfies axiom5
+
+
+def test_axiom5_asks_the_milder_temperature_only_where_the_limit_is_not_reached() -> None:
+    counter = _Counting(_clamped_linear)
+    x = generate(np.random.default_rng(0), 8, 3, 4)
+    m = get_property("axiom5").margins(counter.operator(), x, np.random.default_rng(1))
+    # probes and limit pools, then one more call: the clamped pool is far from both limits at the
+    # extreme temperatures, and as far at the milder ones (a stall, not a slow approach).
+    assert counter.calls == 3
+    assert counter.inputs > 8 * 3 * (1 + 2 + 2)
+    assert (m.values < -1e-3).all()
+    assert set(m.witness["part"]) <= {"b-inf", "b-zero"}
 
 
 def test_axiom5_references_undefined_at_one_hot_rows_take_one_more_call() -> None:
@@ -73,10 +95,21 @@ def test_axiom5_references_undefined_at_one_hot_rows_take_one_more_call() -> Non
     x = generate(np.random.default_rng(0), 8, 3, 4)
     with np.errstate(all="ignore"):
         m = get_property("axiom5").margins(counter.operator(), x, np.random.default_rng(1))
-    # probes; limit pools (NaN at the one-hot rows); limit pools along the open-domain path. One by
-    # one, the fallback would make 3 * 2 * 2 more calls.
+    # probes with the T -> inf limit pools; the T -> 0 limit pools (NaN at the one-hot rows); those
+    # along the open-domain path. One by one, the fallback would make 3 * 2 more calls.
     assert counter.calls == 3
+    assert counter.inputs == 8 * 3 * (1 + 2 + 1 + 1 + 1)
     assert (m.values > -1e-9).all()
+
+
+def test_axiom3_differences_of_every_teacher_pair_in_one_call() -> None:
+    counter = _Counting()
+    x = generate(np.random.default_rng(0), 8, 4, 5)
+    m = get_property("axiom3").margins(counter.operator(), x, np.random.default_rng(1))
+    # The pool, then both moved pools of all 4 * 3 pairs together (separately: 24 calls).
+    assert counter.calls == 2
+    assert counter.inputs == 8 * (1 + 2 * 4 * 3)
+    assert (m.values > 0).all()  # the linear pool satisfies axiom3
 
 
 def test_jump_search_needs_one_call_per_round() -> None:
