@@ -354,6 +354,10 @@ def _smt_axiom3(s: Setup) -> list[Stage]:
     return [Stage(s.assertions(bad), "", s.certifier(w, items))]
 
 
+AXIOM3_PASS_ENTRIES = 2**18
+"""Entries ``N * group * K * V`` of one numpy pass of axiom3's margins (2 MB of float64 per array)."""
+
+
 class Axiom3(Property):
     """Weight monotonicity, as the one-sided derivative at ``delta = 0+``.
 
@@ -396,20 +400,27 @@ class Axiom3(Property):
         grad = op.func.weight_gradient(logQ, x.w) if isinstance(op.func, BuiltinOperator) else None
         rows = np.arange(N) if grad is None else np.flatnonzero(~np.isfinite(grad).all(axis=(1, 2)))
         fd = self._difference_quotients(op, x.take(rows), q0[rows]) if len(rows) else {}
-        active = (x.w > 0)[:, :, None]
+        active = (x.w > 0)[:, None, :, None]
         best = np.full(N, np.inf)
         wk, wk2, wi = (np.zeros(N, int) for _ in range(3))
-        for k in range(K):
-            # All k2 at once: D[:, k2] = dq/d delta moving weight from k2 to k (k2 = k is masked out,
-            # Q_k > Q_k being false); ties go to the lowest (k2, token), as a loop over k2 would.
-            D = np.empty((N, K, V)) if grad is None else grad[:, k, None, :] - grad
-            for k2 in range(K):
-                if len(rows) and k2 != k:
-                    D[rows, k2] = fd[k, k2]
-            m, j = masked_min(D.reshape(N, K * V), (active & (Q[:, k, None, :] > Q)).reshape(N, K * V))
+        # Teachers k in groups, all k2 at once: D[:, k - k0, k2] = dq/d delta moving weight from k2
+        # to k (k2 = k is masked out, Q_k > Q_k being false). One group at the default sizes (a
+        # numpy pass per k cost half the call); several at large V, to bound memory. Ties go to the
+        # lowest (k, k2, token), as loops over k, k2, token would.
+        group = max(1, AXIOM3_PASS_ENTRIES // (N * K * V))
+        for k0 in range(0, K, group):
+            ks = range(k0, min(K, k0 + group))
+            D = np.empty((N, len(ks), K, V)) if grad is None else grad[:, ks.start:ks.stop, None, :] - grad[:, None]
+            for k in ks:
+                for k2 in range(K):
+                    if len(rows) and k2 != k:
+                        D[rows, k - k0, k2] = fd[k, k2]
+            ok = active & (Q[:, ks.start:ks.stop, None, :] > Q[:, None])
+            m, j = masked_min(D.reshape(N, -1), ok.reshape(N, -1))
             better = m < best
             best = np.where(better, m, best)
-            wk, wk2, wi = np.where(better, k, wk), np.where(better, j // V, wk2), np.where(better, j % V, wi)
+            kj, r = np.divmod(j, K * V)
+            wk, wk2, wi = np.where(better, k0 + kj, wk), np.where(better, r // V, wk2), np.where(better, r % V, wi)
         return Margins(best, np.ones(N, bool), {"k": wk, "k2": wk2, "token": wi})
 
     @staticmethod

@@ -503,5 +503,4 @@ def equality_margin(ctx: Context, lhs: Any, rhs: Any, labels: tuple[str, str]) -
 def masked_min(values: np.ndarray, mask: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Min over ``axis`` of the entries where ``mask`` holds (``+inf`` if none) and its argmin."""
     masked = np.where(mask, values, np.inf)
-    idx = masked.argmin(axis=axis)
-    return np.take_along_axis(masked, np.expand_dims(idx, axis), axis).squeeze(axis), idx
+    return masked.min(axis=axis), masked.argmin(axis=axis)  # min, not take_along_axis: cheaper on small arrays

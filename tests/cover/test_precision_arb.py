@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from fractions import Fraction as F
 
@@ -129,6 +130,29 @@ def test_analytic_weight_gradient_of_builtins_matches_forward_mode(spec: str) ->
             q = op.evaluate_precise(pt.P, pt.T, w, d)
             exact = [0.0 if d.derivative(qi) is None else float(d.derivative(qi).mid()) for qi in q]
             assert np.allclose(grad[n, k] - grad[n, k2], exact, rtol=1e-6, atol=1e-9), (spec, n)
+
+
+@pytest.mark.parametrize("spec", ("linear", "geometric", "power:alpha=2"))
+@pytest.mark.parametrize("pass_entries", (1, 2**18))
+def test_axiom3_margin_is_the_worst_pair_and_token_ties_to_the_lowest(spec: str, pass_entries: int,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grouped numpy passes (all teachers in one, or one teacher per pass) pick what loops over
+    (k, k2, token) pick: the least slope among admissible triples, a tie to the first triple."""
+    import mtkd.theorems.axioms as axioms
+
+    monkeypatch.setattr(axioms, "AXIOM3_PASS_ENTRIES", pass_entries)
+    op, prop, rng = load_operator(spec), PROPERTIES["axiom3"], np.random.default_rng(8)
+    x = generate(rng, 12, 3, 4)
+    x.P[:6, 1], x.T[:6, 1] = x.P[:6, 0], x.T[:6, 0]  # teachers 0 and 1 equal: tied slopes for k = 2
+    m = prop.margins(op, x, rng)
+    logQ = log_tau(x.P, x.T)
+    Q, grad = np.exp(logQ), op.func.weight_gradient(logQ, x.w)
+    for n in range(12):
+        best, arg = np.inf, (0, 0, 0)
+        for k, k2, i in itertools.product(range(3), range(3), range(4)):
+            if k != k2 and Q[n, k, i] > Q[n, k2, i] and grad[n, k, i] - grad[n, k2, i] < best:
+                best, arg = grad[n, k, i] - grad[n, k2, i], (k, k2, i)
+        assert (m.values[n], m.witness["k"][n], m.witness["k2"][n], m.witness["token"][n]) == (best, *arg)
 
 
 def test_filter_never_certifies_a_near_tie() -> None:
