@@ -272,6 +272,8 @@ def _float_only(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[st
         return _float_derivative(op, prop, x, witness, note)
     if kind is PreciseKind.LIMIT:
         return _float_limit(op, prop, x, witness, note)
+    if kind is PreciseKind.VALUE and hasattr(prop, "float_jump") and witness.get("segment"):
+        return _float_jump(op, prop, x, witness, note)
     try:
         pm, ctx, measured = enclose(op, prop, x, witness)
     except OperatorFailure:
@@ -357,6 +359,21 @@ def _float_limit(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[s
     cx = Counterexample(Ps, Ts, ws, witness=dict(witness), margin=repr(-last),
                         precision=f"{op.dtype} limit followed", certified=False,
                         certificate=f"{note}limit evidence, never a certificate: {ev.reason}",
+                        explanation=prop.explain(pm, witness))
+    return Outcome(cx, "float64")
+
+
+def _float_jump(op: Operator, prop: Property, x: ExactPoint, witness: Mapping[str, Any], note: str) -> Outcome:
+    """A jump found by bisection (``axiom4``) without a precise form: nested float pairs around it, each
+    endpoint's error measured on its own side (an enclosure at the bracket would measure the jump itself)."""
+    ev, pm = getattr(prop, "float_jump")(op, x, witness)  # noqa: B009 - a hook only Axiom4 has
+    if not ev.shown:
+        return Outcome(None, f"{note}jump not shown in float: {ev.reason}", _measured(note))
+    Ps, Ts, ws = x.strings()
+    cx = Counterexample(Ps, Ts, ws, witness=dict(witness), margin=repr(float(pm.value)),
+                        precision=f"{op.dtype} outputs measured at nested pairs", certified=False,
+                        certificate=f"{note}conditional on the operator's output being accurate to "
+                                    f"{radius_summary(ev.measured)}: {ev.reason}",
                         explanation=prop.explain(pm, witness))
     return Outcome(cx, "float64")
 

@@ -18,7 +18,9 @@ that vanish do so while every ``Q_k(i)`` is far above underflow.
 Derivatives (``axiom3``) come from one-sided differences at several step sizes
 (:func:`derivative_evidence`), each with its round-off bound; they must agree in sign and settle.
 Limits (``axiom5`` (b), ``axiom4``) are followed until the distance converges or stops shrinking
-(:func:`limit_evidence`), with steps scaled to the data and the smallest weight.
+(:func:`limit_evidence`), with steps scaled to the data and the smallest weight. A jump found by
+bisection (``axiom4``) is shown at nested pairs of inputs around it, each endpoint's error measured
+on its own side (:func:`jump_evidence`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from mtkd.operators.frameworks import EPSILON, HUGE, TINY
 from mtkd.operators.precision import HighPrecision, Interval
 from mtkd.operators.temperature import tau
 from mtkd.theorems import Batch, ExactPoint, PreciseMargin, Property
+
+from .jumps import SECTIONS, _change, _point, _times, relative_distance
 
 PERTURBED = 6
 """Re-evaluations per measurement; inputs move by 2 or 8 ulps of the operator's dtype."""
@@ -315,3 +319,101 @@ def limit_evidence(distance: Callable[[float], float], params: Sequence[float], 
 def _beyond(p: float, past: float, params: Sequence[float]) -> bool:
     decreasing = params[-1] < params[0]
     return p <= past if decreasing else p >= past
+
+
+# ---- jumps ---------------------------------------------------------------------------------------
+
+JUMP_DISTANCES = (1e-6, 1e-9, 1e-12)
+"""Relative distances (in every coordinate) of the nested pairs of float inputs around a jump: six
+decades above float64's resolution, so that each pair's endpoints lie far from the jump compared
+with the few-ulp moves that measure their error."""
+LOCATE_DISTANCE = 1e-14
+"""The jump is bracketed to this relative distance before the pairs are placed around the bracket."""
+LOCATE_ROUNDS = 24
+"""Sectioning rounds (eight parts each) at most; float64's resolution of the segment ends them sooner."""
+
+
+@dataclass(frozen=True)
+class JumpPair:
+    """Two float inputs on both sides of a jump and how much ``q`` changes between them."""
+
+    distance: float
+    """Their relative distance, in every coordinate."""
+    low: float
+    high: float
+    """``max_i |q(a)(i) - q(b)(i)|`` lies in ``[low, high]`` given each output's measured radius."""
+    ends: tuple[Measured, Measured]
+
+
+@dataclass(frozen=True)
+class JumpEvidence:
+    t: float
+    """Where on the segment the jump is bracketed."""
+    pairs: tuple[JumpPair, ...]
+    shown: bool
+    """The change stays (positive, at least half the coarsest pair's) while the distance shrinks."""
+    reason: str
+
+    @property
+    def measured(self) -> tuple[Measured, ...]:
+        return tuple(m for pair in self.pairs for m in pair.ends)
+
+
+def jump_evidence(op: Operator, x: Batch, y: Batch, bracket: tuple[float, float], relative: bool) -> JumpEvidence:
+    """A float-only operator's jump on the segment from ``x`` to ``y`` (one input each), from its own outputs.
+
+    The search's bracket is narrowed by sectioning until float64 cannot split it further (about
+    ``LOCATE_DISTANCE``); then pairs of inputs at relative distances ``JUMP_DISTANCES`` are placed
+    *around* the bracket, each endpoint on its own side of the jump and far from it. Each endpoint's
+    error is measured there (:func:`measure`: its ulp-perturbed re-evaluations stay on its side, so
+    they show the operator's round-off, not the jump itself, which they would cross at the bracket).
+    A jump is a change whose lowest value (``|q(a) - q(b)|`` minus both radii) stays positive at every
+    pair and keeps at least half the coarsest pair's highest value as the distance shrinks by six
+    decades; a continuous operator's change shrinks with the distance, however steep it is at scales
+    float64 resolves.
+    """
+    def at(ts: Sequence[float] | np.ndarray) -> tuple[np.ndarray, ...]:
+        return _point(_times(x, len(ts)), _times(y, len(ts)), np.asarray(ts, dtype=float))
+
+    def distance(a: float, b: float) -> float:
+        both = at([a, b])
+        return float(relative_distance(tuple(v[:1] for v in both), tuple(v[1:] for v in both))[0])
+
+    lo, hi = bracket
+    q_lo, q_hi = op.evaluate(*at([lo, hi]))
+    inner = np.arange(1, SECTIONS) / SECTIONS
+    for _ in range(LOCATE_ROUNDS):
+        ts = lo + (hi - lo) * inner
+        if distance(lo, hi) <= LOCATE_DISTANCE or not lo < ts[0] <= ts[-1] < hi:
+            break
+        qs = np.concatenate([q_lo[None], op.evaluate(*at(ts)), q_hi[None]])
+        g = int(_change(qs[:-1], qs[1:], np.asarray(relative)).argmax())
+        bounds = [lo, *ts, hi]
+        lo, hi, q_lo, q_hi = bounds[g], bounds[g + 1], qs[g], qs[g + 1]
+    # Relative distance per unit of t near the bracket (the segment is short: it is about linear).
+    step = min(1e-6, max(lo, 1 - hi))
+    rate = distance(lo - step, lo) / step if lo >= step else distance(hi, hi + step) / step
+    t = (lo + hi) / 2
+    if not rate > 0:
+        return JumpEvidence(t, (), False, "the segment does not move the input")
+    pairs = []
+    for target in JUMP_DISTANCES:
+        half = target / rate / 2
+        a, b = max(0.0, lo - half), min(1.0, hi + half)
+        ma, mb = (measure(op, *(v[0] for v in at([s]))) for s in (a, b))
+        diff, r = np.abs(ma.q - mb.q), ma.radius + mb.radius
+        pairs.append(JumpPair(distance(a, b), float((diff - r).max()), float((diff + r).max()), (ma, mb)))
+    inside = distance(lo, hi)
+    shown = ", ".join(f"[{p.low:.6g}, {p.high:.6g}] at {p.distance:.2g}" for p in pairs)
+    if inside > pairs[-1].distance / 10:
+        return JumpEvidence(t, tuple(pairs), False, f"the jump could only be bracketed to relative distance "
+                            f"{inside:.2g}, not far inside the finest pair")
+    if all(p.low > 0 for p in pairs) and pairs[-1].low >= pairs[0].high / 2:
+        decades = np.log10(pairs[0].distance / pairs[-1].distance)
+        return JumpEvidence(t, tuple(pairs), True, (
+            f"at float inputs on both sides of t = {t:.17g} on the segment, every coordinate within the relative "
+            f"distance shown, max_i |q(a)(i) - q(b)(i)| lies in {shown} (each endpoint's output ± its own measured "
+            f"error, measured on its side of the jump): the change does not shrink as the distance shrinks by "
+            f"{decades:.0f} orders of magnitude"))
+    return JumpEvidence(t, tuple(pairs), False, f"the change {shown} shrinks with the distance or is within the "
+                        "measured error: no jump at the scales float64 resolves")

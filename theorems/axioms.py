@@ -634,6 +634,26 @@ class Axiom4(Property):
             "change at eps=1e-30": f"{seen[-1][1]:.6g} (step {seen[-1][0]:.0e})" if seen else ""})
         return ev, pm
 
+    def float_jump(self, op: Operator, x: ExactPoint, witness: Mapping[str, Any]) -> tuple[Any, PreciseMargin]:
+        """Float evidence of a jump found by bisection (``segment`` witnesses): nested pairs of float
+        inputs around it, each endpoint's output with its own measured error
+        (:func:`~mtkd.counterexamples.float_evidence.jump_evidence`). The margin is the changes'
+        ``max(-lowest at the finest pair, highest at the coarsest / 2 - lowest at the finest)``."""
+        from mtkd.counterexamples.float_evidence import jump_evidence
+        from mtkd.counterexamples.jumps import segment_end
+
+        y = segment_end(x, witness)
+        lo, hi = (float(v) for v in witness["t"])
+        (P, T, w), (Pb, Tb, wb) = x.floats(), y.floats()
+        ev = jump_evidence(op, Batch(P[None], T[None], w[None]), Batch(Pb[None], Tb[None], wb[None]), (lo, hi),
+                           bool(witness.get("relative", 0)))
+        if not ev.pairs:
+            return ev, PreciseMargin(1.0, False, detail={"t": f"{ev.t:.17g}"})
+        first, last = ev.pairs[0], ev.pairs[-1]
+        detail = {f"change at relative distance {p.distance:.0e}": f"[{p.low:.6g}, {p.high:.6g}]" for p in ev.pairs}
+        detail["t"] = f"{ev.t:.17g}"
+        return ev, PreciseMargin(max(-last.low, first.high / 2 - last.low), False, detail=detail)
+
     def explain(self, pm: PreciseMargin, witness: Mapping[str, Any]) -> str:
         if witness.get("segment"):
             from mtkd.counterexamples.jumps import explain_jump
