@@ -36,6 +36,12 @@ from .smt_runner import RLIMIT, SAFETY_NET_SECONDS, run_query
 
 METHOD = "smt (z3)"
 
+PROBE_SHARE = 12
+"""A probe at fixed weights (power means: the property's vertex, uniform weights) gets 1/12 of the
+query quota (1M of the default 12M units). Probes are there to find a violation at once; every
+power-mean query of ``bench/smt_rlimit.md`` that z3 decided needed fewer than 0.89M units, and a
+whole 12M quota costs a power mean 15-25 CPU-s (alpha = 3, K = 2, V = 2)."""
+
 @dataclass(frozen=True)
 class Size:
     """One query size; ``w`` is the fixed weight vector for fixed-weight operators."""
@@ -76,7 +82,12 @@ def _sizes(enc: Encoder, part: SmtPart, max_k: int, max_v: int) -> list[Size] | 
 
 
 def _cost(size: Size) -> tuple[int, int, int]:
-    return (size.K * (size.V or 1), size.K, size.V or 0)
+    return (_round(size), size.K, size.V or 0)
+
+
+def _round(size: Size) -> int:
+    """Sizes are tried in rounds of equal ``K * V`` (the number of teacher entries z3 solves for)."""
+    return size.K * (size.V or 1)
 
 
 def make_encoder(op_name: str, params: Mapping[str, Any], max_k: int = 4) -> Encoder | None:
@@ -126,7 +137,7 @@ def _stages(enc: Encoder, part: SmtEncoding | SmtOperatorFree, size: Size) -> li
     fixed = [tuple(Fraction(1, size.K) for _ in range(size.K))]
     if part.vertex_probe is not None:
         fixed.insert(0, tuple(Fraction(int(k == part.vertex_probe)) for k in range(size.K)))
-    fallbacks = [replace(st, unsat_proves=False,
+    fallbacks = [replace(st, unsat_proves=False, restricts=st.note or "violation",
                          note=f"{st.note or 'violation'} at w=({','.join(map(str, w))})")
                  for w in fixed for st in part.build(Setup(enc, size.K, size.V, w))]
     return relaxed_stages(enc, part, size.K, size.V) + fallbacks + exact
@@ -157,8 +168,8 @@ def smt_check(op_name: str, params: Mapping[str, float], prop_id: str, *,
     Returns None when the pair has no encoding (see :func:`encodable`, :data:`OUTSIDE_THEORY`).
     ``rlimit`` (z3 resource units, the quota that decides) and ``time_limit`` (seconds, a safety net
     far above it) bound *each* z3 query (:mod:`.smt_runner`). A size whose query gives up is
-    reported as not proved, with the limit that stopped it, and larger sizes that contain it are
-    skipped to save budget.
+    reported as not proved, with the limit that stopped it; sizes of a later round (larger
+    ``K * V``) are then not attempted, and the scope says so.
     """
     part = _part(prop_id)
     enc = make_encoder(op_name, params, max_k)
@@ -182,20 +193,32 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
     notes: set[str] = set()
     failed: dict[Size, str] = {}
     for size in sizes:
-        if any(size.K >= f.K and (size.V or 0) >= (f.V or 0) for f in failed):
-            failed[size] = "skipped: a smaller size was not decided"
-            continue
+        if failed and _round(size) > _round(next(iter(failed))):
+            # A query that spent its whole quota at K*V teacher entries predicts give-ups with more entries,
+            # each costing a whole quota (0.6-52 CPU-s): stop. The give-up's own round is finished (no size
+            # in it contains another), so a size it could prove is never lost to the order within a round.
+            break
         reasons = []
+        probes_gave_up: set[str] = set()
+        probes_sat: set[str] = set()
         for stage in _stages(enc, part, size):
+            if (stage.note or "violation") in probes_sat:
+                continue  # a model at fixed weights (on the simplex) is a model with w free: sat, try the next stage
+            if (stage.note or "violation") in probes_gave_up:
+                # The same query with w free has more unknowns than at a fixed w, where it already gave up.
+                reasons.append(f"{stage.note or 'violation'}: not attempted (it gave up at fixed weights)")
+                continue
             if not _lemmas_hold(stage, size, queries, time_limit, rlimit):
                 reasons.append(f"{stage.note}: lemma not proved")
                 continue
             out = run_query(stage.assertions[0].ctx, stage.assertions, time_limit=time_limit,
-                            rlimit=rlimit)
+                            rlimit=rlimit if stage.restricts is None else rlimit // PROBE_SHARE)
             queries.append({**size.to_json(), "stage": stage.note or "violation",
                             "status": out.status, "rlimit_used": out.work, "seconds": round(out.seconds, 3)})
             if out.status == "unknown":  # a later stage may still decide this size
                 reasons.append(f"{stage.note or 'violation'}: {out.reason}")
+                if stage.restricts is not None:
+                    probes_gave_up.add(stage.restricts)
                 continue
             if out.status == "unsat":
                 if not stage.unsat_proves:
@@ -204,6 +227,8 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
                 if stage.note:
                     notes.add(stage.note)
                 break
+            if stage.certify is None and stage.restricts is not None:
+                probes_sat.add(stage.restricts)
             if stage.certify is not None:  # sat, and a model is a violation
                 assert out.model is not None
                 cx = property_witness(part, stage.certify(out.model))
@@ -217,14 +242,16 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
         if size not in proved:
             failed[size] = "; ".join(reasons) or "no stage decided"
     seconds = time.perf_counter() - start
+    stopped = _not_attempted(sizes, failed)
     if not proved:
         why = "; ".join(f"{s.describe()}: {r}" for s, r in failed.items())
         return Result(prop_id, Verdict.UNKNOWN, method=METHOD, scope="nothing proved",
-                      message=f"z3 gave up: {why}", seconds=seconds, extra={"queries": queries})
-    scope = _scope(enc, part, proved, sizes, notes)
+                      message=f"z3 gave up: {why}" + (f"; {stopped}" if stopped else ""), seconds=seconds,
+                      extra={"queries": queries})
+    scope = _scope(enc, part, proved, sizes, notes) + (f"; {stopped}" if stopped else "")
     message = f"z3 unsat at all {len(proved)} sizes" if not failed else (
         f"proved only at {len(proved)} of {len(sizes)} sizes; not proved: "
-        + "; ".join(f"{s.describe()} ({r})" for s, r in failed.items()))
+        + "; ".join(f"{s.describe()} ({r})" for s, r in failed.items()) + (f"; {stopped}" if stopped else ""))
     if isinstance(part, SmtOperatorFree):
         message += "; " + part.note
     # A complete proof settles the property in its scope: not when sizes are missing, when
@@ -239,6 +266,18 @@ def check_encoder(enc: Encoder, prop_id: str, *, max_k: int = 4, max_v: int = 4,
     return Result(prop_id, Verdict.PROVED, certified=False, method=METHOD, scope=scope,
                   message=message, seconds=seconds, extra={"queries": queries},
                   proof=ProofScope(complete=not gaps, gaps=gaps, sizes=tuple((s.K, s.V) for s in proved)))
+
+
+def _not_attempted(sizes: list[Size], failed: dict[Size, str]) -> str:
+    """The scope's note on the sizes left out after a give-up ("" when none was)."""
+    if not failed:
+        return ""
+    first = _round(next(iter(failed)))
+    left = [s for s in sizes if _round(s) > first]
+    if not left:
+        return ""
+    gave_up = ", ".join(f"({s.describe()})" for s in failed)
+    return (f"larger sizes (K*V > {first}: {len(left)} of {len(sizes)}) not attempted after a give-up at {gave_up}")
 
 
 def property_witness(part: SmtEncoding | SmtOperatorFree, cx: Counterexample) -> Counterexample:

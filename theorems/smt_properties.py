@@ -63,6 +63,8 @@ class Stage:
     unsat_proves: bool = True
     lemmas: list[list[z3.BoolRef]] = field(default_factory=list)
     """Queries that must all be unsat too before this stage's unsat counts as a proof."""
+    restricts: str | None = None
+    """For a probe at fixed weights: the note of the free-weight stage it is a restriction of."""
 
 
 def rat(x: Fraction) -> sympy.Rational:

@@ -7,7 +7,7 @@ import z3
 
 from mtkd.results import Verdict
 from mtkd.theorems import PROPERTIES, Absent
-from mtkd.theorems.smt import Size, _part, _stages, encodable, make_encoder, smt_check
+from mtkd.theorems.smt import PROBE_SHARE, Size, _part, _stages, encodable, make_encoder, smt_check
 from mtkd.theorems.smt_runner import QUOTA, RLIMIT, SAFETY_NET, run_query
 
 LINEAR_TRUE = ["axiom1", "axiom1-hull", "axiom2", "axiom3", "assumption-L", "def-IV.1",
@@ -80,6 +80,35 @@ def test_a_size_beyond_the_quota_is_excluded_from_the_scope() -> None:
     assert r is not None and r.verdict is Verdict.PROVED
     assert r.scope.startswith("only at (K=1 V=2), (K=2 V=2),") and "K=3" not in r.scope
     assert "not proved: K=3 V=2" in r.message and "quota: all 200,000 z3 resource units" in r.message, r.message
+
+
+def test_a_give_up_stops_the_later_rounds_and_the_scope_says_so() -> None:
+    # Sizes go in rounds of K*V. At 200,000 units per query K=3, V=2 gives up (round 6); (K=3, V=3) of
+    # round 9 is then never queried, and scope and message say so. (K=2, V=3), of the same round, is proved.
+    r = smt_check("power", {"alpha": 2}, "def-IV.1", max_k=3, max_v=3, rlimit=200_000)
+    assert r is not None and r.verdict is Verdict.PROVED and r.proof is not None and not r.proof.complete
+    assert r.proof.sizes == ((1, 2), (1, 3), (2, 2), (2, 3))
+    note = "larger sizes (K*V > 6: 1 of 6) not attempted after a give-up at (K=3 V=2)"
+    assert r.scope.startswith("only at (K=1 V=2), (K=1 V=3), (K=2 V=2), (K=2 V=3),") and r.scope.endswith(note)
+    assert "not proved: K=3 V=2" in r.message and r.message.endswith(note), r.message
+    assert {(q["K"], q["V"]) for q in r.extra["queries"]} == {(1, 2), (1, 3), (2, 2), (2, 3), (3, 2)}
+
+
+def test_a_probe_at_fixed_weights_decides_whether_the_free_weight_query_runs() -> None:
+    # power(alpha=3), K=2, V=2. assumption-L: the probe at w=(1/2,1/2) spends its 1/12 of the quota, so
+    # the same query with w free (more unknowns; it spends 12M units, ~25 CPU-s) is not attempted.
+    r = smt_check("power", {"alpha": 3}, "assumption-L", max_k=2, max_v=2)
+    assert r is not None and r.verdict is Verdict.UNKNOWN
+    assert [(q["stage"], q["status"], q["rlimit_used"]) for q in r.extra["queries"]] == [
+        ("violation at w=(1/2,1/2)", "unknown", RLIMIT // PROBE_SHARE)]
+    assert "violation: not attempted (it gave up at fixed weights)" in r.message, r.message
+    # axiom1-hull: the witness lam = w fails at w=(1/2,1/2), a point of the simplex, so it fails with w
+    # free (z3 needs ~3M units and 12-17 CPU-s to find that again): the separation stages come next.
+    r = smt_check("power", {"alpha": 3}, "axiom1-hull", max_k=2, max_v=2)
+    assert r is not None and r.verdict is Verdict.PROVED and r.scope.startswith("K in 1..2, V in 2..2"), r.message
+    assert [q["stage"] for q in r.extra["queries"] if q["K"] == 2] == [
+        "witness lam = w at w=(1/2,1/2)", "coordinate separation at w=(1/2,1/2)", "Farkas separation at w=(1/2,1/2)",
+        "coordinate separation", "Farkas separation"]
 
 
 def test_a_query_stopped_by_the_safety_net_says_so() -> None:
