@@ -9,6 +9,7 @@ again); results are fetched in submission order after ``ray.wait`` reports them.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -35,9 +36,9 @@ class RayBackend(Backend):
             if not self._owned:
                 pass  # an embedding program (or a test) initialised Ray itself: use it, leave it running
             elif choice.scheduler:
-                ray.init(address=choice.scheduler, logging_level="ERROR", log_to_driver=False)
+                ray.init(address=choice.scheduler, logging_level=logging.ERROR, log_to_driver=False)
             else:
-                ray.init(num_cpus=choice.workers, include_dashboard=False, logging_level="ERROR",
+                ray.init(num_cpus=choice.workers, include_dashboard=False, logging_level=logging.ERROR,
                          log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise BackendUnavailable(

@@ -8,10 +8,12 @@ small: each comparison is a few hundred inputs.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from mtkd.verify import VerifyOptions, verify, verify_all
 
 SEARCH = ["search", "geometric", "thm-IV.7", "--max-inputs", "600", "--seed", "3", "--format", "json"]
 TIMING = ("seconds", "time_to_first", "time_to_first_certified")
+RAY_MISSING = "ray is not installed (optional extra [ray]; not in CI: too large)"
 
 
 def comparable(data: Any) -> Any:
@@ -147,9 +150,12 @@ def test_memory_bound_cuts_the_batch_only_at_large_sizes() -> None:
     assert batch_for_memory(64, ((8, 131072),), 256) == 4
 
 
-def test_ctrl_c_cancels_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_ctrl_c_cancels_and_exits_130(tmp_path: Path, backend: str) -> None:
+    if backend == "ray":
+        pytest.importorskip("ray", reason=RAY_MISSING)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "mtkd"), "search", "linear", "axiom1", "--workers", "2",
-                             "--budget", "60", "--max-inputs", "10000000"],
+                             "--budget", "60", "--max-inputs", "10000000", "--backend", backend],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     assert proc.stderr is not None
     line = proc.stderr.readline()  # printed once the backend is up, before the hunt starts
@@ -208,13 +214,78 @@ def test_dask_reruns_the_task_of_a_lost_worker(dask_scheduler: str, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[None]:
-    ray = pytest.importorskip("ray", reason="ray is not installed (optional extra [ray]; not in CI: too large)")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ray = pytest.importorskip("ray", reason=RAY_MISSING)
+    # Ray workers cannot import this test module (pytest put its folder on the path here only): the
+    # helper tasks below travel by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     yield  # the backend finds Ray initialised and uses it
     ray.shutdown()
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 def test_ray_gives_the_json_of_one_process(ray_local: None, local_json: dict[str, Any]) -> None:
     on_ray = cli_json(*SEARCH, "--backend", "ray")
     assert comparable(on_ray) == comparable(local_json)
     assert on_ray["run"]["backend"] == "ray" and on_ray["run"]["workers"] == 2
+
+
+def test_ray_verify_jobs_match_one_process(ray_local: None, tmp_path: Path) -> None:
+    # A file-spec operator travels by its path (the workers load it) and a built-in by its name.
+    source = tmp_path / "pools.py"
+    source.write_text("def pool(P, T, w):\n    return w @ P\n")
+    args = ["-p", "axiom3", "-p", "def-IV.1", "--engine", "search", "--no-corpus", "--max-inputs", "300",
+            "--format", "json"]
+    verdicts = []
+    for spec in ("geometric", f"{source}:pool"):
+        on_ray = cli_json("verify", spec, *args, "--backend", "ray")
+        assert on_ray["run"]["backend"] == "ray" and "note" not in on_ray["run"]
+        assert comparable(on_ray) == comparable(cli_json("verify", spec, *args))
+        verdicts += [r["verdict"] for r in on_ray["results"]]
+    assert verdicts == ["refuted"] * 4
+
+
+def test_ray_worker_that_cannot_load_the_operator_gives_an_error_verdict(ray_local: None, tmp_path: Path) -> None:
+    source = tmp_path / "vanishing.py"
+    source.write_text("def pool(P, T, w):\n    return w @ P\n")
+    op = load_operator(f"{source}:pool")
+    source.unlink()  # loaded here, gone for the workers
+    with open_backend(BackendChoice(BackendKind.RAY, 2)) as backend:
+        r = search_property(op, get_property("axiom1"), SearchConfig(max_inputs=200), backend=backend)
+    assert r.verdict is Verdict.ERROR
+    assert "could not load operator" in r.message and "does not exist" in r.message
+
+
+def test_ray_reruns_the_task_of_a_lost_worker_and_reports_progress(ray_local: None, tmp_path: Path) -> None:
+    seen: list[int] = []
+    with open_backend(BackendChoice(BackendKind.RAY, 2)) as backend:
+        results = list(backend.map(_die_once, [str(tmp_path / "a"), str(tmp_path / "b")],
+                                   lambda i, _: seen.append(i)))
+    assert results == [7, 7] and sorted(seen) == [0, 1]
+
+
+def _pid_then_block(marker: str) -> int:
+    """Writes its process id to ``marker`` (when given) and blocks; returns 0 at once without one."""
+    if not marker:
+        return 0
+    Path(marker).write_text(str(os.getpid()))
+    threading.Event().wait()
+    return 1
+
+
+def test_ray_stopping_early_kills_the_running_tasks(ray_local: None, tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    with open_backend(BackendChoice(BackendKind.RAY, 2)) as backend:
+        results = backend.map(_pid_then_block, ["", str(marker)])
+        assert next(results) == 0
+        for _ in range(600):  # hang guard: the blocking task starts within seconds
+            if marker.exists() and marker.read_text():
+                break
+            threading.Event().wait(0.2)
+        pid = int(marker.read_text())
+        results.close()  # what Ctrl-C does to the gathering generator
+        for _ in range(600):  # hang guard: force-cancelling kills the worker process
+            if not Path(f"/proc/{pid}").exists():
+                break
+            threading.Event().wait(0.2)
+        assert not Path(f"/proc/{pid}").exists()
