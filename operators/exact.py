@@ -85,6 +85,17 @@ def degree_bound(expr: sympy.Expr) -> int | None:
     expr = sympy.sympify(expr)
     if expr.atoms(sympy.Function) or expr.atoms(sympy.NumberSymbol) or expr.free_symbols:
         return None
+    return radical_degree(expr)
+
+
+def radical_degree(expr: sympy.Expr) -> int | None:
+    """The product, over the bases of ``expr``'s rational powers, of the lcm of their exponents'
+    denominators: how far its radicals raise the degree (``log``, ``exp`` and constants count 1);
+    ``None`` when a power has an exponent that is not a rational number.
+
+    >>> radical_degree(sympy.log(2) * sympy.Integer(2) ** sympy.Rational(4, 9) + sympy.cbrt(2))
+    9
+    """
     roots: dict[sympy.Expr, int] = {}
     for power in expr.atoms(sympy.Pow):
         if not power.exp.is_Rational:

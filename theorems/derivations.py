@@ -21,8 +21,10 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 from sympy.simplify.simplify import factor_sum
 
+from mtkd.operators.exact import radical_degree
 from mtkd.operators.formula import Shape
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.finite_sums import canonical_sums
@@ -33,6 +35,15 @@ SIZES = (3, 3)
 """``(K, V)`` at which non-linear operators are differentiated symbolically."""
 
 ILLUSTRATION_DIGITS = 30
+
+MAX_DISPLAY_DEGREE = 100
+"""An exact value is simplified for display only when its radicals' degree bound is at most this.
+
+sympy's ``simplify`` of assumption L's Hessian entry at w_0 = 1/3 took at most 0.43 CPU-s at
+bounds <= 81 (every built-in; entropic:beta=0.5 is the 81, power means with integer alpha <= 16);
+at 200 to 72900 (power means with alpha = -0.4, 0.4, -3.6, 1.2) 4-6 CPU-s for a 230-400-operation
+form no reader can use, and over 300 s at 960400 (alpha = 2.8). Above the bound the report shows
+the value to 30 digits and names the degree bound."""
 
 
 @dataclass(frozen=True)
@@ -195,10 +206,19 @@ def _assumption_l_nonlinear(op: ox.CanonicalOp) -> Derivation:
                 ox.Q[1, 0]: sp.Rational(1, 2), ox.Q[1, 1]: sp.Rational(1, 2)}
     q0 = ox._operator_expr(op, 2, 2)[0].subs(teachers).subs(ox.w[1], 1 - ox.w[0])
     entry = sp.diff(q0, ox.w[0], 2)
-    exact = sp.simplify(entry.subs(ox.w[0], sp.Rational(1, 3)))
+    at_third = entry.subs(ox.w[0], sp.Rational(1, 3))
+    degree = radical_degree(at_third)
+    simplified = degree is not None and degree <= MAX_DISPLAY_DEGREE
+    exact = sp.simplify(at_third) if simplified else at_third
     value = exact.evalf(ILLUSTRATION_DIGITS)
-    zero = sp.simplify(entry) == 0
-    shown = sp.Eq(sp.Subs(sp.Derivative(q(0), ox.w[0], 2), ox.w[0], sp.Rational(1, 3)), exact)
+    # A value at w_0 = 1/3 told apart from zero shows the entry is not identically zero; only
+    # otherwise is the whole entry simplified (minutes for power means with a fractional alpha).
+    zero = not _certainly_nonzero(exact) and sp.simplify(entry) == 0
+    displayed = exact if simplified else sp.Float(value, ILLUSTRATION_DIGITS)
+    in_words = to_unicode(exact) if simplified else (
+        f"a radical expression of degree bound {degree}, too large to simplify for display," if degree
+        else "an expression not simplified for display,")
+    shown = sp.Eq(sp.Subs(sp.Derivative(q(0), ox.w[0], 2), ox.w[0], sp.Rational(1, 3)), displayed)
     if zero:
         text = ("With K=2, V=2 and w_1 = 1 − w_0 (the simplex), sympy's second derivative d²q(0)/dw_0² is "
                 "identically 0 at Q=((1/5, 4/5), (1/2, 1/2)): q does not depend on w at all, so it is "
@@ -207,13 +227,22 @@ def _assumption_l_nonlinear(op: ox.CanonicalOp) -> Derivation:
     else:
         text = ("With K=2, V=2 and w_1 = 1 − w_0 (restricting to the simplex, where affinity is asked), sympy "
                 "differentiates q(0) twice in w_0 at Q=((1/5, 4/5), (1/2, 1/2)); at w_0 = 1/3 the exact value is "
-                f"{to_unicode(exact)} ≈ {sp.N(value, 6)} ({ILLUSTRATION_DIGITS}-digit evaluation), so the Hessian "
+                f"{in_words} ≈ {sp.N(value, 6)} ({ILLUSTRATION_DIGITS}-digit evaluation), so the Hessian "
                 "is not identically zero and q is not affine in w. The separable form "
                 "q(i) = Σ_k w_k f_k(Q_k(i)) is affine in w, so it fails too.")
         conclusion = "assumption-L fails (non-zero Hessian entry); so does the separable form."
     return Derivation(
         "assumption-L", _label(op), "Assumption L: Hessian of q(i) in w",
-        exact, to_latex(shown), text, conclusion, zero or value != 0)
+        displayed, to_latex(shown), text, conclusion, zero or value != 0)
+
+
+def _certainly_nonzero(x: sp.Expr) -> bool:
+    """True when sympy evaluates ``x`` to :data:`ILLUSTRATION_DIGITS` correct digits and it is not 0
+    (``strict``: an expression it cannot tell from zero raises instead of returning noise)."""
+    try:
+        return bool(x.evalf(ILLUSTRATION_DIGITS, strict=True) != 0)
+    except PrecisionExhausted:
+        return False
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import sympy as sp
 
 from mtkd.results import Verdict
 from mtkd.theorems import operator_exprs as ox
-from mtkd.theorems.derivations import derivations
+from mtkd.theorems.derivations import _assumption_l_nonlinear, derivations
 from mtkd.theorems.statements import PROPERTY_IDS, render, statement
 from mtkd.theorems.symbols import K, Q, V, i, k, k2, q
 from mtkd.theorems.symbolic_verdicts import symbolic_check
@@ -68,6 +68,26 @@ def test_hessian_zero_for_linear_nonzero_for_geometric() -> None:
     geometric = _derivation("geometric", "assumption-L")
     assert linear.checked and linear.expression == 0
     assert geometric.checked and abs(sp.N(geometric.expression, 30)) > 1e-3
+
+
+def test_fractional_power_mean_hessian_is_decided_without_simplify(monkeypatch: pytest.MonkeyPatch) -> None:
+    # alpha = 2.8: sympy's simplify of the Hessian entry, or of its value at w_0 = 1/3 (degree bound
+    # 960400), ran for minutes; a value told apart from zero decides, shown to 30 digits.
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("simplify was called")
+
+    monkeypatch.setattr(sp, "simplify", refuse)
+    d = _assumption_l_nonlinear(ox.canonical_operator("power", {"alpha": 2.8}))
+    assert d.checked and "fails" in d.conclusion and "degree bound 960400" in d.text
+
+    def q0(w0: mpmath.mpf) -> mpmath.mpf:  # the power mean at Q = ((1/5, 4/5), (1/2, 1/2)), in mpmath
+        alpha = mpmath.mpf(14) / 5
+        m = [(w0 * a ** alpha + (1 - w0) * b ** alpha) ** (1 / alpha)
+             for a, b in ((mpmath.mpf(1) / 5, mpmath.mpf(1) / 2), (mpmath.mpf(4) / 5, mpmath.mpf(1) / 2))]
+        return m[0] / (m[0] + m[1])
+
+    with mpmath.workdps(50):
+        assert abs(mpmath.diff(q0, mpmath.mpf(1) / 3, 2) - mpmath.mpf(str(d.expression))) < mpmath.mpf("1e-25")
 
 
 def test_entropic_closed_form_is_stationary_for_its_objective() -> None:
