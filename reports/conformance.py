@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from mtkd.counterexamples.backends import Backend
+from mtkd.counterexamples.backends import Backend, DoneFn
 from mtkd.format import certified_mark, markdown
 from mtkd.operators import Operator, load_operator
 from mtkd.provenance import Provenance, collect
@@ -30,7 +30,7 @@ from mtkd.results import Verdict
 from mtkd.scope_marks import LEGEND
 from mtkd.theorems import PROPERTIES, Domain
 from mtkd.theorems.agnostic import findings
-from mtkd.theorems.derivations import derivations
+from mtkd.theorems.derivations import Derivation, derivations
 from mtkd.theorems.family import family_verdicts, prop_v2_demo
 from mtkd.theorems.statements import render as render_statement
 from mtkd.verify import JobsDone, Report, VerifyOptions, verify, verify_all
@@ -84,8 +84,21 @@ def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = V
     start = time.perf_counter()
     ops: list[Operator] = [load_operator(s) for s in specs]
     closed_options = replace(options, domain=Domain.CLOSED, corpus=None)
+    derivable = [(op.spec, op.algebraic) for op in ops if op.algebraic is not None]
+    counted = {"jobs": 0, "derivations": 0}
+
+    def job_done(finished: int, total: int) -> None:
+        counted["jobs"] = total
+        if done is not None:  # the derivations are jobs of the same bar
+            done(finished, total + len(derivable))
+
+    def derivation_done(_: int, __: Any) -> None:
+        counted["derivations"] += 1
+        if done is not None:
+            done(counted["jobs"] + counted["derivations"], counted["jobs"] + len(derivable))
+
     if backend is not None:
-        both = verify_all([(op, options) for op in ops] + [(op, closed_options) for op in ops], backend, done)
+        both = verify_all([(op, options) for op in ops] + [(op, closed_options) for op in ops], backend, job_done)
         reports, closed = both[: len(ops)], both[len(ops):]
     else:
         reports, closed = [], []
@@ -105,19 +118,23 @@ def build(specs: tuple[str, ...] = DEFAULT_OPERATORS, options: VerifyOptions = V
         "family": family_verdicts({r.operator: r.results for r in reports}),
         "agnostic": [f.headline() for f in findings({r.operator: r.results for r in reports})],
         "v2": prop_v2_demo(specs, options.seed),
-        "derivations": _derivations(ops),
+        "derivations": _derivations(derivable, backend, derivation_done),
         "options": options,
         "seconds": time.perf_counter() - start,
     }
 
 
-def _derivations(ops: list[Operator]) -> list[tuple[str, Any]]:
-    out = []
-    for op in ops:
-        if op.algebraic is not None:
-            name, params = op.algebraic
-            out.append((op.spec, derivations(name, params)))
-    return out
+def _derivations(derivable: list[tuple[str, tuple[str, dict[str, float]]]], backend: Backend | None,
+                 done: DoneFn) -> list[tuple[str, tuple[Derivation, ...]]]:
+    """Each operator's sympy derivations: with a backend, one task per operator (gathered in order)."""
+    tasks = [algebraic for _, algebraic in derivable]
+    made = backend.map(_derivation_task, tasks, done) if backend is not None else map(_derivation_task, tasks)
+    return [(spec, d) for (spec, _), d in zip(derivable, made, strict=True)]
+
+
+def _derivation_task(algebraic: tuple[str, dict[str, float]]) -> tuple[Derivation, ...]:
+    """Worker side: ``(name, params)`` of a built-in -> its derivations (sympy objects pickle)."""
+    return derivations(*algebraic)
 
 
 def render(data: dict[str, Any], provenance_lines: list[str] | None = None) -> str:

@@ -36,8 +36,8 @@ from sympy.printing.str import StrPrinter
 class NamedSet(sp.Basic):
     """A domain known by its name, e.g. ``NamedSet("Δ_K", r"\\Delta_K")``."""
 
-    def __new__(cls, unicode: str, latex: str) -> "NamedSet":
-        return super().__new__(cls, Str(unicode), Str(latex))
+    def __new__(cls, unicode: str | Str, latex: str | Str) -> "NamedSet":
+        return super().__new__(cls, _str(unicode), _str(latex))
 
     @property
     def unicode(self) -> str:
@@ -88,8 +88,14 @@ class IndexedMax(sp.Expr):
 class Satisfies(Boolean):
     """``G ⊨ name``: operator ``G`` satisfies the property called ``name`` (for all inputs)."""
 
-    def __new__(cls, operator: sp.Basic, name: str) -> "Satisfies":
-        return super().__new__(cls, operator, Str(name))
+    def __new__(cls, operator: sp.Basic, name: str | Str) -> "Satisfies":
+        return super().__new__(cls, operator, _str(name))
+
+
+def _str(name: str | Str) -> Str:
+    """A name as sympy's ``Str``; unpickling rebuilds a node from its args, which are ``Str`` already
+    (report derivations travel from a backend's workers that way)."""
+    return name if isinstance(name, Str) else Str(name)
 
 
 _REL_UNICODE: Mapping[str, str] = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}

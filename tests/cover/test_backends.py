@@ -28,6 +28,7 @@ from mtkd.counterexamples.backends.local import LocalBackend
 from mtkd.counterexamples.search import batch_for_memory
 from mtkd.engines import Engine
 from mtkd.operators import load_operator, wrap_callable
+from mtkd.reports.conformance import build
 from mtkd.results import Verdict
 from mtkd.theorems import get_property
 from mtkd.verify import VerifyOptions, verify, verify_all
@@ -191,6 +192,22 @@ def test_dask_verify_jobs_match_one_process(dask_scheduler: str) -> None:
     on_dask = cli_json(*args, "--backend", "dask", "--scheduler", dask_scheduler)
     assert [r["verdict"] for r in on_dask["results"]] == ["refuted", "refuted"]
     assert comparable(on_dask) == comparable(cli_json(*args))
+
+
+def test_dask_report_runs_the_derivations_as_tasks(dask_scheduler: str) -> None:
+    # Each operator's sympy derivations are a task too (they were the report's serial client-side
+    # part); the data is the in-process build's, and the one bar counts them as jobs.
+    specs = ("power:alpha=2.8", "max")
+    options = VerifyOptions(properties=("axiom1",), max_inputs=20, corpus=None, engine=Engine.SEARCH)
+    ticks: list[tuple[int, int]] = []
+    with open_backend(BackendChoice(BackendKind.DASK, 2, dask_scheduler)) as backend:
+        on_dask = build(specs, options, backend=backend, done=lambda n, total: ticks.append((n, total)))
+    here = build(specs, options)
+    assert [spec for spec, _ in on_dask["derivations"]] == list(specs)
+    assert on_dask["derivations"] == here["derivations"]
+    assert comparable([r.to_json() for r in on_dask["reports"] + on_dask["closed"]]) == \
+        comparable([r.to_json() for r in here["reports"] + here["closed"]])
+    assert ticks[-1] == (6, 6) and sorted(n for n, _ in ticks) == list(range(1, 7))  # 4 jobs + 2 derivations
 
 
 def test_dask_worker_that_cannot_load_the_operator_gives_an_error_verdict(dask_scheduler: str, tmp_path: Path) -> None:
