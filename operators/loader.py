@@ -22,7 +22,7 @@ import inspect
 import math
 import sys
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,14 +65,14 @@ def load_operator(spec: str, time_limit: float = 5.0, import_timeout: float = IM
     return auto_batched(op, framework, plain)
 
 
-def auto_batched(op: Operator, framework: str = "auto", plain: PlainCall | None = None) -> Operator:
+def auto_batched(op: Operator, framework: str = "auto", plain: Callable[[], PlainCall] | None = None) -> Operator:
     """``op`` with a batched form built by ``torch.func.vmap`` / ``jax.vmap`` of its single-input form.
 
     ``framework`` ``auto`` takes the framework of what the operator returns at a probe input
     (numpy: nothing to build); ``numpy`` never builds one. The built form is used only if it runs
     and agrees with the single-input form at the forms check's probe inputs (within the single
-    form's measured error); otherwise the limitations say why it is not used. ``plain``: the
-    probe call made at load, if there was one (an operator is not called again to learn it).
+    form's measured error); otherwise the limitations say why it is not used. ``plain``: the load's
+    probe call (:func:`_remote`), made here only if nothing asked for it yet (never twice).
     """
     from mtkd.counterexamples.forms import batched_problem
 
@@ -82,11 +82,10 @@ def auto_batched(op: Operator, framework: str = "auto", plain: PlainCall | None 
     if op.batched_func is not None or framework == "numpy" or not isinstance(op.func, RemoteForm):
         return op
     if framework == "auto":
-        if plain is None:
-            plain = _plain_call(op.func.sandbox, op.time_limit)
-        if plain.returned is None:
+        probe = plain() if plain is not None else _plain_call(op.func.sandbox, op.time_limit)
+        if probe.returned is None:
             return op  # the properties report a failing operator, with the input
-        chosen = Framework(plain.returned.framework)
+        chosen = Framework(probe.returned.framework)
     else:
         chosen = Framework(framework)
     if chosen not in VMAP_ADAPTERS:
@@ -126,15 +125,19 @@ DERIVE_SECONDS = 30.0
 """... and at most this many seconds, and never more than the run's --budget."""
 
 
-def _remote(box: Sandbox, spec: str, time_limit: float, budget: float | None = None) -> tuple[Operator, PlainCall]:
-    """The operator in its worker, and what it did with a plain input (its framework; a hang)."""
+def _remote(box: Sandbox, spec: str, time_limit: float,
+            budget: float | None = None) -> tuple[Operator, Callable[[], PlainCall]]:
+    """The operator in its worker, and what it does with a plain input (its framework; a hang): a call
+    made at most once, and only when asked (deriving a precise form, or learning the framework of a
+    missing batched form, asks; an operator with both forms is never called at load)."""
     info = box.load()
     cap = min(DERIVE_CALLS * time_limit, DERIVE_SECONDS, budget or DERIVE_SECONDS)
-    plain = _plain_call(box, min(time_limit, cap))
+    plain = cache(partial(_plain_call, box, min(time_limit, cap)))
     if box.target.derive and not info.has_precise and not info.derived_note and not info.derive_failure:
+        timed_out = plain().timed_out
         info = (replace(info, derive_failure="deriving a precise form was not tried: the operator did not return "
-                                             f"within {plain.timed_out:g} s on a plain input")
-                if plain.timed_out else box.derive(cap))
+                                             f"within {timed_out:g} s on a plain input")
+                if timed_out else box.derive(cap))
     return Operator(
         spec=spec,
         func=RemoteForm(box, "func", time_limit),

@@ -131,3 +131,40 @@ def test_import_errors(user_ops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_bad_parameters(spec: str, fragment: str) -> None:
     assert fragment in _error(spec)
+
+
+_CALL_LOGGING = '''
+import numpy as np
+
+def _log(form):
+    with open({log!r}, "a") as f:
+        f.write(form + "\\n")
+
+def op(P, T, w):
+    _log("func")
+    Q = P ** (1 / T[:, None])
+    return w @ (Q / Q.sum(axis=1, keepdims=True))
+
+def _batched(P, T, w):
+    _log("batched")
+    Q = P ** (1 / T[..., None])
+    return np.einsum("nk,nkv->nv", w, Q / Q.sum(axis=-1, keepdims=True))
+
+op.batched = _batched
+{precise}
+'''
+
+
+@pytest.mark.parametrize("has_precise", [True, False])
+def test_loading_calls_the_operator_only_when_something_needs_it(tmp_path: Path, has_precise: bool) -> None:
+    # With a batched and a precise form nothing at load needs a call; without a precise form, deriving
+    # one does (a plain call first, so that a hanging operator is not given the derivation's whole limit).
+    log = tmp_path / "calls.log"
+    precise = "op.precise = lambda P, T, w, ctx: [ctx.num(0.5), ctx.num(0.5)]" if has_precise else ""
+    (tmp_path / "logged.py").write_text(_CALL_LOGGING.format(log=str(log), precise=precise))
+    op = load_operator(f"{tmp_path / 'logged.py'}:op")
+    assert op.batched_func is not None
+    calls = log.read_text().split() if log.exists() else []
+    assert ("func" in calls) is not has_precise
+    assert op.func.sandbox.loaded is not None  # loaded in its worker all the same
+    op.func.sandbox.stop()
