@@ -46,9 +46,33 @@ class Provenance:
     def to_json(self) -> dict[str, str]:
         return asdict(self)
 
-    def lines(self) -> list[str]:
-        """``name: value`` lines for Markdown / text reports (one fact per line)."""
-        return [f"{name.replace('_', ' ')}: {value or 'not available'}" for name, value in asdict(self).items()]
+    def lines(self, width: int = 100) -> list[str]:
+        r"""``name: value`` lines for Markdown / text reports (one fact per line).
+
+        A long command is continued shell-style (`` \`` at the break), so the lines stay
+        readable and the command can still be pasted into a shell:
+
+        >>> Provenance(*"abcdefgh", "mtkd report --operator linear --operator geometric").lines(30)[-3:]
+        ['command: mtkd report \\', '  --operator linear \\', '  --operator geometric']
+        """
+        out = [f"{name.replace('_', ' ')}: {value or 'not available'}" for name, value in asdict(self).items()]
+        return out[:-1] + _continued(out[-1], width)
+
+
+def _continued(line: str, width: int) -> list[str]:
+    """``line`` broken between shell words (never inside a quoted one) into lines of at most ``width``."""
+    head, _, command = line.partition(": ")
+    try:
+        words = [shlex.quote(w) for w in shlex.split(command)]
+    except ValueError:  # not shell syntax: leave it whole
+        return [line]
+    lines = [f"{head}:"]
+    for word in words:
+        if lines[-1] != f"{head}:" and len(lines[-1]) + 1 + len(word) > width - 2:
+            lines.append("  " + word)
+        else:
+            lines[-1] += " " + word
+    return [part + " \\" for part in lines[:-1]] + lines[-1:]
 
 
 def _version(dist: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,18 @@ def test_html_report_has_heat_map_and_a_figure_per_refutation(out: Path) -> None
     sections = re.findall(r'<section class="refutation" id="([^"]+)">(.*?)</section>', html, re.S)
     assert sections and all("<svg" in body for _, body in sections)
     assert html.count('class="heat"') == 2 and "Errata of the paper" in html
+
+
+def test_a_long_command_is_continued_between_shell_words() -> None:
+    """A long command line (pytest's, a 20-operator sweep) keeps report lines short and stays pasteable."""
+    from mtkd.provenance import collect
+
+    argv = ["mtkd", "report", *[a for alpha in range(12) for a in ("--operator", f"power:alpha={alpha + 2}")],
+            "--out", "my reports/with space"]
+    lines = collect(argv).lines()
+    command = [line for line in lines if line.startswith("command:")]
+    start = lines.index(command[0])
+    block = lines[start:]
+    assert len(block) > 1 and all(len(line) <= 100 for line in block)
+    joined = " ".join(line.removesuffix(" \\").strip() for line in block).removeprefix("command: ")
+    assert shlex.split(joined) == argv  # no break inside a quoted word
