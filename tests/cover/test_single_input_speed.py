@@ -166,6 +166,11 @@ def test_single_input_plan_reaches_every_size_within_the_default_quota() -> None
     plan = _Plan.of(op, config)
     assert plan.steps * plan.streams >= len(config.sizes)
     assert plan.batch > 8  # larger than the old fixed batch: fewer exchanges and fewer refinement rounds
+    # Its refinement: the batched forms' inputs per step in half the margin calls (4 generations, not 8).
+    from mtkd.counterexamples.search import _guided
+
+    assert plan.guided is not None and plan.guided.generations == 4
+    assert plan.guided.inputs() == _guided(plan.batch).inputs()
     small = _Plan.of(op, SearchConfig(max_inputs=300))
     assert small.batch == 8 and small.steps >= 1
 
