@@ -17,11 +17,12 @@ Runs:
 * ``hunt-32k``: ``mtkd search geometric thm-IV.7 --v 32768 --k 8`` (``--call-timeout 600``: the
   one certification at K * V = 262144 entries takes longer than the default 5 s per precise call);
 * ``sweep``: ``mtkd report`` on 20 power means, alpha on a grid in [-4, 4] (no 0), engine search;
+  its JSON and its documents up to the provenance block are compared across backends;
 * ``hunt-131k``: the same hunt at V = 131072 with ``--memory-mb 1024``: the batch is cut to 12
   inputs so that one search step stays within the bound;
-* ``sweep-jobs``: the part of the sweep a backend runs: the 800 operator x property x domain jobs
-  (``verify_all``), without the report's serial client-side work (sympy derivations per operator,
-  family theorems, rendering), which does not depend on the backend;
+* ``sweep-jobs``: the sweep's 800 operator x property x domain jobs alone (``verify_all``), without
+  the report's derivations (one backend task per operator) and its client-side family theorems
+  and rendering;
 * ``startup``: seconds from ``open_backend`` to workers that have imported the task modules (not
   counted in any ``--budget``).
 
@@ -54,6 +55,35 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def _usage() -> tuple[float, float]:
+    """This process's peak resident MB and CPU seconds (run in a dask worker by ``Client.run``)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
+
+
+def _proc_usage(pid: int) -> tuple[float, float]:
+    """Peak resident MB (VmHWM) and CPU seconds of a live process that is not our child."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return peak_kb / 1024, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _record_pool_workers(into: list[tuple[float, float]]) -> None:
+    """Read the local pool's workers' peak memory and CPU just before the pool shuts down (its forkserver
+    workers are not our children, so ``getrusage`` cannot see them)."""
+    from mtkd.counterexamples.backends.local import LocalBackend
+
+    close = LocalBackend.close
+
+    def recording_close(self: LocalBackend) -> None:
+        if self._pool is not None:
+            into.extend(_proc_usage(p.pid) for p in self._pool._processes.values())  # type: ignore[attr-defined]
+        close(self)
+
+    LocalBackend.close = recording_close  # type: ignore[method-assign]
 
 
 def _hunt_args(v: int, memory_mb: int) -> list[str]:
@@ -120,30 +150,36 @@ def one(run: str, backend: str, workers: int, sweep_inputs: int) -> dict[str, An
     else:
         args = _hunt_args(32768 if run == "hunt-32k" else 131072, 1024)
     args += ["--backend", backend, "--workers", str(workers)]
-    workers_rss: list[float] = []
+    used: list[tuple[float, float]] = []  # per worker: peak MB, CPU s
+    client_cpu = _usage()[1]
     if backend == "dask":
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                           silence_logs=50) as cluster, Client(cluster) as client:
+            start_cpu = client.run(_usage)
             t0 = time.perf_counter()
             res = CliRunner().invoke(main, args + ["--scheduler", cluster.scheduler_address])
             seconds = time.perf_counter() - t0
-            rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-            workers_rss = sorted(rss.values())
+            used = [(peak, cpu - start_cpu[w][1]) for w, (peak, cpu) in sorted(client.run(_usage).items())]
     else:
+        _record_pool_workers(used)
         t0 = time.perf_counter()
         res = CliRunner().invoke(main, args)
         seconds = time.perf_counter() - t0
     summary: dict[str, Any] = {"run": run, "backend": backend, "workers": workers, "seconds": round(seconds, 1),
                                "load_avg": round(load, 1),
                                "exit_code": res.exit_code, "client_peak_mb": round(_maxrss_mb()),
-                               "worker_peak_mb": [round(x) for x in workers_rss]}
+                               "client_cpu_s": round(_usage()[1] - client_cpu, 1),
+                               "worker_peak_mb": [round(peak) for peak, _ in used],
+                               "worker_cpu_s": [round(cpu, 1) for _, cpu in used]}
     if run == "sweep":
         data = json.loads((out / "conformance.json").read_text())
         verdicts = [r["verdict"] for rep in data["operators"] + data["closed_domain"] for r in rep["results"]]
         summary["verdicts"] = {v: verdicts.count(v) for v in sorted(set(verdicts))}
-        summary["comparable"] = _comparable(data)
+        # The matrix, derivations and errata as written, up to the provenance block (run time, command).
+        documents = [(out / name).read_text().split("## Provenance")[0] for name in ("conformance.md", "errata.md")]
+        summary["comparable"] = [_comparable(data), documents]
     else:
         data = json.loads(res.stdout)
         r = data["results"][0]
