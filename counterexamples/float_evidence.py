@@ -96,7 +96,7 @@ def measure(op: Operator, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> Measur
         except OperatorFailure:
             pass  # no wider form: the perturbations stand alone
     radius = 2 * spread + 8 * eps * np.abs(q0) + 2 * eps * float(np.abs(q0).max())
-    if not _holds_inputs(op.dtype, P, T, w):
+    if not holds_inputs(op.dtype, P, T, w):
         # An operator computing in a narrow dtype casts its inputs first: a probability below the
         # dtype's smallest normal (6.5e-9 in float16 becomes 0), or T = 1e6 (inf in float16), is
         # changed before any arithmetic, and no output-side measurement sees it: perturbing the
@@ -106,7 +106,7 @@ def measure(op: Operator, P: np.ndarray, T: np.ndarray, w: np.ndarray) -> Measur
     return Measured(q0, radius, op.dtype, zero)
 
 
-def _holds_inputs(dtype: str, *arrays: np.ndarray) -> bool:
+def holds_inputs(dtype: str, *arrays: np.ndarray) -> bool:
     """Every non-zero input entry is a normal number of ``dtype`` (exact zeros are exact in any dtype)."""
     values = np.abs(np.concatenate([a.ravel() for a in arrays]))
     values = values[values != 0]

@@ -861,7 +861,7 @@ class Axiom5(Property):
         teachers' temperature-scaled log-ranges, ``C = max(1, sum_j range_j / T_j)``: a teacher at
         ``T_j = 1e-6`` delays the limit by a factor 1e6) or ``T_k > 100 * range / w_min``.
         """
-        from mtkd.counterexamples.float_evidence import limit_evidence
+        from mtkd.counterexamples.float_evidence import holds_inputs, limit_evidence
 
         k, part = witness["k"], witness["part"]
         P, T, w = x.floats()
@@ -882,6 +882,10 @@ class Axiom5(Property):
         def distance(t: float) -> float:
             Tt = T.copy()
             Tt[k] = t
+            if not holds_inputs(op.dtype, P, Tt, w):
+                # A narrow dtype changes such an input before any arithmetic (a probability of 1e-192 is
+                # 0 in float32: log 0 keeps the teacher one-hot at every T): no evidence from here on.
+                return float("nan")
             return float(np.abs(op.evaluate(P[None], Tt[None], w[None])[0] - target).max())
 
         if part == "b-zero":

@@ -139,6 +139,27 @@ def test_float32_returned_values_are_judged_by_float32_error() -> None:
     assert op.dtype == "float32"
 
 
+def _linear_float32_inputs(P: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The linear pool computed in float32 from float32 inputs (as ``torch.tensor(P, dtype=float32)`` does)."""
+    P32, T32, w32 = (np.asarray(a, dtype=np.float32) for a in (P, T, w))
+    with np.errstate(divide="ignore"):
+        z = np.log(P32) / T32[:, None]
+    Q = np.exp(z - z.max(axis=1, keepdims=True))
+    return w32 @ (Q / Q.sum(axis=1, keepdims=True))
+
+
+def test_limit_evidence_ignores_inputs_a_narrow_dtype_cannot_hold() -> None:
+    # A probability of 5e-192 is 0 in float32: log 0 keeps the teacher one-hot at every T_k, so the
+    # float32 pool "stays 0.5 away" from its T_k -> inf limit. That is the input cast, not the pool
+    # (the linear pool converges): the torch float32 zoo pool was refuted this way under --workers 2.
+    op = wrap_callable(_linear_float32_inputs, "linear_f32", derive=False)
+    tiny = F(1, 2 * 10**192)
+    x = ExactPoint(((1 - tiny, tiny),), (F(1),), (F(1),))
+    outcome = check_exact(op, get_property("axiom5"), x, {"part": "b-inf", "k": 0, "token": 0})
+    assert outcome.counterexample is None, outcome.counterexample
+    assert "undecided" in outcome.reason
+
+
 def test_exact_zero_is_decided_exactly_at_rational_temperatures() -> None:
     """max ignores the weights: at T = (1/2, 2) the derivative 0 is certified exactly, not only at T = 1."""
     from mtkd.operators import load_operator
