@@ -74,6 +74,8 @@ OUTPUT_CAP = 64 * 2**20
 """Captured output beyond this many bytes is discarded between calls (the file is emptied)."""
 TICK_SECONDS = 0.02
 """In a loop over single inputs, the worker reports progress at most this often."""
+WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Thread-count variables the worker gets as ``1`` unless already set (torch, numpy's BLAS, JAX's CPU ops)."""
 WATCHDOG_SECONDS = 0.5
 """How often a worker checks that the tool is still alive (it exits when orphaned)."""
 
@@ -279,6 +281,11 @@ class Sandbox:
         fcntl.fcntl(capture.fileno(), fcntl.F_SETFL, fcntl.fcntl(capture.fileno(), fcntl.F_GETFL) | os.O_APPEND)
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"  # what the operator printed before dying is in the capture file
+        for name in WORKER_THREAD_VARIABLES:
+            # One compute thread unless the user chose otherwise: the worker evaluates one small input
+            # at a time, and a torch pool's intra-op threads spin on a shared 2-core machine (a float32
+            # torch pool took 2 ms of CPU per call with 2 threads, 39 us with 1).
+            env.setdefault(name, "1")
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", "from mtkd.operators.sandbox import worker_main; worker_main()",

@@ -168,3 +168,20 @@ def test_loading_calls_the_operator_only_when_something_needs_it(tmp_path: Path,
     assert ("func" in calls) is not has_precise
     assert op.func.sandbox.loaded is not None  # loaded in its worker all the same
     op.func.sandbox.stop()
+
+
+@pytest.mark.parametrize("preset", [None, "3"])
+def test_worker_computes_in_one_thread_unless_the_user_chose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             preset: str | None) -> None:
+    # torch's intra-op threads spin on a loaded machine: 2 ms of CPU per small call instead of 39 us.
+    if preset is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", preset)
+    (tmp_path / "threads.py").write_text(
+        "import os\nimport numpy as np\n\ndef op(P, T, w):\n"
+        "    return np.full(P.shape[1], float(os.environ['OMP_NUM_THREADS']))\n")
+    op = load_operator(f"{tmp_path / 'threads.py'}:op", framework="numpy")
+    got = op.func.sandbox.call("func", (P, T, W), limit=30).values
+    assert got[0] == float(preset or 1)
+    op.func.sandbox.stop()
