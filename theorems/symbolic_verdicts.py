@@ -20,6 +20,11 @@ from mtkd.errors import UnknownPropertyError
 from mtkd.results import ProofScope, Result, Verdict
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.derivations import Derivation, derivations
+# Imported here, not where first needed: importing compiles the module, and CPython 3.11 can fail a
+# compile with "SystemError: AST constructor recursion depth mismatch" when another thread compiles
+# at the same moment (cpython#106905); report derivations run beside a dask client's threads.
+# (derivations.py imports it lazily because of the cycle; by then it is already loaded from here.)
+from mtkd.theorems.proofs_general import general_check
 
 from .catalogue import get_property
 from .parts import CheckedStep
@@ -29,8 +34,6 @@ from .parts import CheckedStep
 def _check(op: ox.CanonicalOp, requested: str, prop_id: str) -> Result | None:
     plan = get_property(prop_id).symbolic.get(op[0])
     if plan is None:
-        from mtkd.theorems.proofs_general import general_check
-
         return general_check(op, requested, prop_id)
     if plan.derive is not None:
         used: list[CheckedStep] = [plan.derive()]
