@@ -20,6 +20,7 @@ from mtkd.errors import UnknownPropertyError
 from mtkd.results import ProofScope, Result, Verdict
 from mtkd.theorems import operator_exprs as ox
 from mtkd.theorems.derivations import Derivation, derivations
+
 # Imported here, not where first needed: importing compiles the module, and CPython 3.11 can fail a
 # compile with "SystemError: AST constructor recursion depth mismatch" when another thread compiles
 # at the same moment (cpython#106905); report derivations run beside a dask client's threads.
