@@ -38,7 +38,7 @@ from mtkd.operators.precision import HighPrecision, Interval
 from mtkd.operators.temperature import tau
 from mtkd.theorems import Batch, ExactPoint, PreciseMargin, Property
 
-from .jumps import SECTIONS, _change, _point, _times, relative_distance
+from .jumps import Bracket, _point, _times, relative_distance, section, section_points
 
 PERTURBED = 6
 """Re-evaluations per measurement; inputs move by 2 or 8 ulps of the operator's dtype."""
@@ -379,17 +379,15 @@ def jump_evidence(op: Operator, x: Batch, y: Batch, bracket: tuple[float, float]
         both = at([a, b])
         return float(relative_distance(tuple(v[:1] for v in both), tuple(v[1:] for v in both))[0])
 
-    lo, hi = bracket
-    q_lo, q_hi = op.evaluate(*at([lo, hi]))
-    inner = np.arange(1, SECTIONS) / SECTIONS
+    q_ends = op.evaluate(*at(bracket))
+    state: Bracket = (np.array([bracket[0]]), np.array([bracket[1]]), q_ends[:1], q_ends[1:])
     for _ in range(LOCATE_ROUNDS):
-        ts = lo + (hi - lo) * inner
+        ts = section_points(state)[:, 0]
+        lo, hi = float(state[0][0]), float(state[1][0])
         if distance(lo, hi) <= LOCATE_DISTANCE or not lo < ts[0] <= ts[-1] < hi:
             break
-        qs = np.concatenate([q_lo[None], op.evaluate(*at(ts)), q_hi[None]])
-        g = int(_change(qs[:-1], qs[1:], np.asarray(relative)).argmax())
-        bounds = [lo, *ts, hi]
-        lo, hi, q_lo, q_hi = bounds[g], bounds[g + 1], qs[g], qs[g + 1]
+        state = section(op, x, y, state, np.array([relative]))[:4]
+    lo, hi = float(state[0][0]), float(state[1][0])
     # Relative distance per unit of t near the bracket (the segment is short: it is about linear).
     step = min(1e-6, max(lo, 1 - hi))
     rate = distance(lo - step, lo) / step if lo >= step else distance(hi, hi + step) / step

@@ -131,29 +131,46 @@ def _times(x: Batch, n: int) -> Batch:
     return Batch(np.concatenate([x.P] * n), np.concatenate([x.T] * n), np.concatenate([x.w] * n))
 
 
+Bracket = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""``(lo, hi, q_lo, q_hi)``: each segment's bracket ``[lo, hi]`` (``(N,)``) and ``q`` at its ends (``(N, V)``)."""
+
+
+def section_points(bracket: Bracket) -> np.ndarray:
+    """The ``SECTIONS - 1`` interior points of every bracket, ``(SECTIONS - 1, N)``."""
+    lo, hi = bracket[:2]
+    return lo[None] + (hi - lo)[None] * (np.arange(1, SECTIONS) / SECTIONS)[:, None]
+
+
+def section(op: Operator, x: Batch, y: Batch, bracket: Bracket,
+            relative: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One round: every bracket narrowed to its part (of ``SECTIONS``) where ``q`` changes most.
+
+    Returns the new bracket and that part's change. All interior points in one call (one exchange
+    with a single-input form's worker per round, where halving needed three).
+    """
+    lo, hi, q_lo, q_hi = bracket
+    N = lo.shape[0]
+    ts = section_points(bracket)
+    q_in = op.evaluate(*_point(_times(x, SECTIONS - 1), _times(y, SECTIONS - 1), ts.ravel()))
+    qs = np.concatenate([q_lo[None], q_in.reshape(SECTIONS - 1, N, -1), q_hi[None]])
+    bounds = np.concatenate([lo[None], ts, hi[None]])
+    steps = _change(qs[:-1], qs[1:], relative)  # (SECTIONS, N): every part's change at once
+    pick, rows = steps.argmax(axis=0), np.arange(N)
+    return bounds[pick, rows], bounds[pick + 1, rows], qs[pick, rows], qs[pick + 1, rows], steps[pick, rows]
+
+
 def bisect_segments(op: Operator, x: Batch, rng: np.random.Generator) -> Segments:
     """Bisect one segment per input of ``x`` (see the module docstring); raises ``OperatorFailure``."""
     N = x.shape[0]
     y = segment_ends(x, rng)
     relative = rng.random(N) < 0.5
 
-    rows = np.arange(N)
     lo, hi = np.zeros(N), np.ones(N)
     q_lo, q_hi = np.split(op.evaluate(*_point(_times(x, 2), _times(y, 2), np.repeat([0.0, 1.0], N))), 2)
     history = []
-    inner = np.arange(1, SECTIONS) / SECTIONS
     for _ in range(ROUNDS):
-        # All SECTIONS - 1 interior points of every bracket in one call (one exchange with a
-        # single-input form's worker per round, where halving needed three).
-        ts = lo[None] + (hi - lo)[None] * inner[:, None]
-        q_in = op.evaluate(*_point(_times(x, SECTIONS - 1), _times(y, SECTIONS - 1), ts.ravel()))
-        qs = np.concatenate([q_lo[None], q_in.reshape(SECTIONS - 1, N, -1), q_hi[None]])
-        bounds = np.concatenate([lo[None], ts, hi[None]])
-        steps = _change(qs[:-1], qs[1:], relative)  # (SECTIONS, N): every part's change at once
-        pick = steps.argmax(axis=0)
-        lo, hi = bounds[pick, rows], bounds[pick + 1, rows]
-        q_lo, q_hi = qs[pick, rows], qs[pick + 1, rows]
-        history.append(steps[pick, rows])
+        lo, hi, q_lo, q_hi, step = section(op, x, y, (lo, hi, q_lo, q_hi), relative)
+        history.append(step)
     change = np.abs(q_hi - q_lo).max(-1)
     noise = np.abs(op.evaluate(*_point(x, y, lo, exact_form=False)) - q_lo).max(-1)
     tight = relative_distance(_point(x, y, lo), _point(x, y, hi)) <= RELATIVE_BRACKET
